@@ -1,0 +1,5 @@
+"""The agent loop and the public Python API."""
+
+from agent.answer import Answer, Step
+
+__all__ = ["Answer", "Step"]

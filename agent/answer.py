@@ -1,0 +1,88 @@
+"""Steps and answers: the run log that the app, the CLI and the evals all read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["ok", "limit", "tool_error", "model_format", "error"]
+
+
+@dataclass
+class Step:
+    """One tool call: what the model asked for and what it saw back."""
+
+    index: int
+    tool: str
+    input: dict[str, Any]
+    output: str  # the observation the model saw
+    error: str | None = None  # None when the call succeeded
+    duration_s: float = 0.0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    thought: str = ""  # text the model wrote alongside the call
+    payload: dict[str, Any] = field(default_factory=dict)  # JSON-safe extras for the app/log
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Step:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        return cls(**known)
+
+
+@dataclass
+class Answer:
+    """The outcome of one question.
+
+    ``value`` is typed: a number, a string, a date (ISO string in JSON), or a list of them.
+    ``status`` says how the run ended; ``stop_reason`` says why in words when it is not 'ok'.
+    """
+
+    question: str
+    value: Any
+    text: str
+    steps: list[Step] = field(default_factory=list)
+    status: Status = "ok"
+    stop_reason: str | None = None
+    tables: list[str] = field(default_factory=list)
+    cells: list[str] = field(default_factory=list)
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    duration_s: float = 0.0
+    version: int | None = None  # workbook version after the run, when it edited
+
+    @property
+    def values(self) -> list[Any]:
+        """The answer as a list of items (WikiTQ style)."""
+        if self.value is None:
+            return []
+        return list(self.value) if isinstance(self.value, list | tuple) else [self.value]
+
+    @property
+    def tools_used(self) -> list[str]:
+        return [s.tool for s in self.steps]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["value"] = _jsonable(self.value)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
+        known["steps"] = [Step.from_dict(s) for s in data.get("steps", [])]
+        return cls(**known)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalar
+        return value.item()
+    return value

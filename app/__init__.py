@@ -1,0 +1,1 @@
+"""The layer that talks to a person: the Streamlit app and the `tablepilot` CLI."""

@@ -1,0 +1,33 @@
+"""Read and write workbooks, find the tables in a sheet, type the cells, the DuckDB catalog."""
+
+from table_io.errors import (
+    CorruptFileError,
+    EmptyWorkbookError,
+    LimitExceededError,
+    PasswordProtectedError,
+    TableIOError,
+    TableNotFoundError,
+    UnsafeFileError,
+    UnsupportedFormatError,
+    VersionError,
+)
+from table_io.limits import Limits
+from table_io.model import Sheet, Table, Workbook
+from table_io.open import open_workbook
+
+__all__ = [
+    "CorruptFileError",
+    "EmptyWorkbookError",
+    "LimitExceededError",
+    "Limits",
+    "PasswordProtectedError",
+    "Sheet",
+    "Table",
+    "TableIOError",
+    "TableNotFoundError",
+    "UnsafeFileError",
+    "UnsupportedFormatError",
+    "VersionError",
+    "Workbook",
+    "open_workbook",
+]
