@@ -14,6 +14,13 @@ class TableIOError(Exception):
         super().__init__(f"{source}: {message}" if source else message)
 
 
+class SourceNotFoundError(TableIOError, FileNotFoundError):
+    """The path does not exist."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        TableIOError.__init__(self, message, source=source)
+
+
 class UnsupportedFormatError(TableIOError):
     """Not a spreadsheet or table file tablepilot can read."""
 

@@ -102,6 +102,8 @@ class Workbook:
     tables: list[Table]
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    # sheet name -> table_io.grid.SheetGrid: the raw cells, kept so tables can be re-cut
+    grids: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def __iter__(self) -> Iterator[Table]:
         return iter(self.tables)
@@ -119,6 +121,31 @@ class Workbook:
                 return s
         names = ", ".join(s.name for s in self.sheets) or "none"
         raise TableNotFoundError(f"no sheet named {name!r}; sheets: {names}", source=self.source)
+
+    def with_override(
+        self,
+        table: str,
+        *,
+        range: str | None = None,
+        header_rows: int | list[int] | None = None,
+        name: str | None = None,
+    ) -> Workbook:
+        """A new Workbook where ``table`` is cut again as told.
+
+        ``table`` is a table name, a sheet name, or ``"Sheet!A3:F20"``; ``range`` is an A1 range
+        on that sheet (``"A3:F20"``), ``header_rows`` how many rows of it form the header (or
+        their sheet row numbers), ``name`` a new table name. See table_io.overrides.
+        """
+        from table_io.overrides import apply_overrides
+
+        spec: dict[str, Any] = {}
+        if range is not None:
+            spec["range"] = range
+        if header_rows is not None:
+            spec["header_rows"] = header_rows
+        if name is not None:
+            spec["name"] = name
+        return apply_overrides(self, {table: spec})
 
     def connect(self, **settings: Any) -> duckdb.DuckDBPyConnection:
         """An in-process DuckDB connection with every table registered under its name, locked down."""

@@ -1,61 +1,150 @@
 """open_workbook: the one entry point that turns a file or a DataFrame into a Workbook.
 
-BOOTSTRAP VERSION: one table per sheet, first row as header. Being replaced by the full
-detector (issue 2).
+Nothing here writes to the source: files are read into memory (or handed to DuckDB's reader).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from table_io.errors import EmptyWorkbookError, UnsupportedFormatError
+from table_io.csv_read import read_csv_tables
+from table_io.detect import SheetDetector
+from table_io.errors import EmptyWorkbookError
+from table_io.grid import SheetGrid, read_grids
+from table_io.limits import DEFAULT_LIMITS, Limits
 from table_io.model import Sheet, Table, Workbook, column_letter
 from table_io.naming import clean_column_names, sql_identifier, unique
+from table_io.parquet_read import read_parquet_table
+from table_io.sources import Source, resolve
+from table_io.tables import build_table
+
+_TITLE_NAME_MAX = 30
 
 
-def open_workbook(source: Any, *, name: str | None = None) -> Workbook:
+def open_workbook(
+    source: Any,
+    *,
+    name: str | None = None,
+    limits: Limits | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> Workbook:
+    """Open a spreadsheet, CSV/TSV, Parquet file or DataFrame and find its tables.
+
+    ``source``: a path, bytes (``name`` then gives the file name), a binary file object, a
+    pandas DataFrame or a Workbook (returned as is). ``overrides`` corrects detection, see
+    :mod:`table_io.overrides`. Raises a :class:`table_io.errors.TableIOError` subclass whose
+    message names the file and the problem.
+    """
     if isinstance(source, Workbook):
-        return source
-    if isinstance(source, pd.DataFrame):
-        return _from_frames({"data": source}, source=name or "<dataframe>", fmt="dataframe")
-    path = Path(source)
-    suffix = path.suffix.lower()
-    if suffix in {".csv", ".tsv"}:
-        frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", escapechar="\\",
-                            doublequote=False, quoting=csv.QUOTE_MINIMAL)
-        return _from_frames({path.stem: frame}, source=path.name, fmt=suffix[1:], path=path)
-    if suffix in {".xlsx", ".xlsm", ".xls", ".ods"}:
-        frames = pd.read_excel(path, sheet_name=None, engine="calamine")
-        return _from_frames(frames, source=path.name, fmt=suffix[1:], path=path)
-    if suffix == ".parquet":
-        return _from_frames({path.stem: pd.read_parquet(path)}, source=path.name, fmt="parquet", path=path)
-    raise UnsupportedFormatError(f"unsupported file type {suffix!r}", source=str(source))
+        workbook = source
+    elif isinstance(source, pd.DataFrame):
+        workbook = _from_frame(source, name)
+    else:
+        workbook = _from_file(source, name, limits or DEFAULT_LIMITS)
+    if overrides:
+        from table_io.overrides import apply_overrides
+
+        workbook = apply_overrides(workbook, overrides)
+    return workbook
 
 
-def _from_frames(frames: dict[str, pd.DataFrame], *, source: str, fmt: str, path: Path | None = None) -> Workbook:
-    names = unique(sql_identifier(s) for s in frames)
-    sheets, tables = [], []
-    for tname, (sheet_name, frame) in zip(names, frames.items(), strict=True):
-        frame = frame.copy()
-        frame.columns = clean_column_names(frame.columns)
-        n, m = frame.shape
-        rng = f"A1:{column_letter(max(m, 1))}{n + 1}"
-        tables.append(Table(name=tname, sheet=str(sheet_name), range=rng, header_rows=[1],
-                            columns=list(frame.columns), frame=frame,
-                            row_numbers=list(range(2, n + 2)),
-                            column_letters=[column_letter(j + 1) for j in range(m)]))
-        sheets.append(Sheet(name=str(sheet_name), n_rows=n + 1, n_cols=m, table_names=[tname]))
+def _from_file(source: Any, name: str | None, limits: Limits) -> Workbook:
+    src = resolve(source, name, limits)
+    if src.format in ("csv", "tsv"):
+        return _from_csv(src, limits)
+    if src.format == "parquet":
+        return _from_parquet(src, limits)
+    return _from_spreadsheet(src, limits)
+
+
+def _path(src: Source) -> Path | None:
+    return src.path.resolve() if src.path is not None else None
+
+
+def _from_csv(src: Source, limits: Limits) -> Workbook:
+    tables, grid, warnings = read_csv_tables(src, limits)
+    table = tables[0]
+    table.name = sql_identifier(table.name, fallback="data")
+    n_rows, n_cols = grid.values.shape if grid is not None else (table.n_rows + 1, len(table.columns))
+    sheet = Sheet(name=table.sheet, n_rows=n_rows, n_cols=n_cols, table_names=[table.name])
+    grids = {table.sheet: grid} if grid is not None else {}
+    return Workbook(source=src.name, format=src.format, sheets=[sheet], tables=[table],
+                    path=_path(src), warnings=warnings, grids=grids)
+
+
+def _from_parquet(src: Source, limits: Limits) -> Workbook:
+    table, warnings = read_parquet_table(src, limits)
+    if not table.columns:
+        raise EmptyWorkbookError("has no columns", source=src.name)
+    table.name = sql_identifier(table.name, fallback="data")
+    sheet = Sheet(name=table.sheet, n_rows=table.n_rows + 1, n_cols=len(table.columns),
+                  table_names=[table.name])
+    return Workbook(source=src.name, format="parquet", sheets=[sheet], tables=[table],
+                    path=_path(src), warnings=warnings)
+
+
+def _from_spreadsheet(src: Source, limits: Limits) -> Workbook:
+    grids, warnings = read_grids(src, limits)
+    sheets: list[Sheet] = []
+    tables: list[Table] = []
+    for grid in grids:
+        sheet_tables = _sheet_tables(grid, taken=[t.name for t in tables])
+        if not sheet_tables:
+            warnings.append(f"sheet {grid.name!r} is empty")
+        tables.extend(sheet_tables)
+        n_rows, n_cols = grid.values.shape
+        sheets.append(Sheet(
+            name=grid.name, hidden=grid.hidden, n_rows=n_rows, n_cols=n_cols,
+            hidden_rows=sorted(grid.hidden_rows),
+            hidden_columns=[column_letter(c) for c in sorted(grid.hidden_cols)],
+            merged_ranges=[_a1(*rect) for rect in grid.merged],
+            table_names=[t.name for t in sheet_tables],
+        ))
+    if not grids:
+        raise EmptyWorkbookError("has no worksheets", source=src.name)
     if not tables:
-        raise EmptyWorkbookError("the workbook has no data", source=source)
-    return Workbook(source=source, format=fmt, sheets=sheets, tables=tables, path=path)
+        raise EmptyWorkbookError("has no data: every sheet is empty", source=src.name)
+    return Workbook(source=src.name, format=src.format, sheets=sheets, tables=tables,
+                    path=_path(src), warnings=warnings, grids={g.name: g for g in grids})
 
 
-def read_bytes(data: bytes, filename: str) -> Workbook:
-    tmp = io.BytesIO(data)
-    del tmp
-    raise NotImplementedError
+def _a1(top: int, left: int, bottom: int, right: int) -> str:
+    return f"{column_letter(left + 1)}{top + 1}:{column_letter(right + 1)}{bottom + 1}"
+
+
+def _sheet_tables(grid: SheetGrid, taken: list[str]) -> list[Table]:
+    detector = SheetDetector(grid.values, grid.merged)
+    specs = detector.detect()
+    base = sql_identifier(grid.name, fallback="sheet")
+    if len(specs) == 1:
+        wanted = [base]
+    else:
+        wanted = []
+        for i, spec in enumerate(specs, start=1):
+            title = (spec.title or "").split(" / ")[0]
+            short = title and len(title) <= _TITLE_NAME_MAX
+            wanted.append(f"{base}_{sql_identifier(title)}" if short else f"{base}_{i}")
+    names = unique(wanted, taken=taken)
+    return [build_table(grid, spec, n, detector.mask) for spec, n in zip(specs, names, strict=True)]
+
+
+def _from_frame(frame: pd.DataFrame, name: str | None) -> Workbook:
+    label = Path(name).stem if name else "data"
+    table_name = sql_identifier(label, fallback="data")
+    data = frame.copy()
+    if isinstance(data.columns, pd.MultiIndex):
+        data.columns = [" ".join(str(p) for p in col if str(p) and not str(p).startswith("Unnamed")) for col in data.columns]
+    original = [str(c) for c in data.columns]
+    data.columns = clean_column_names(original)
+    data = data.reset_index(drop=True)
+    n, m = data.shape
+    table = Table(
+        name=table_name, sheet=label, range=f"A1:{column_letter(max(m, 1))}{n + 1}", header_rows=[1],
+        columns=list(data.columns), frame=data, row_numbers=list(range(2, n + 2)),
+        column_letters=[column_letter(j + 1) for j in range(m)], original_headers=original,
+    )
+    sheet = Sheet(name=label, n_rows=n + 1, n_cols=m, table_names=[table_name])
+    return Workbook(source=name or "<dataframe>", format="dataframe", sheets=[sheet], tables=[table])

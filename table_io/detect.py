@@ -1,0 +1,404 @@
+"""Find the tables in a sheet's value grid.
+
+The grid is a 2-D object array of cell values at their sheet positions ('' for empty). Steps:
+
+1. XY-cut: split the used area recursively at fully empty columns and rows into blocks with no
+   empty row or column inside (side-by-side and stacked tables come apart here).
+2. Blocks that are lines of text (one cell per row) become titles (above a table) or notes
+   (below it). A block under a table continues it across a blank row unless the block starts
+   with a header-like row or the table ended with a Total row.
+3. Inside each table: title rows at the top, note rows at the bottom, a header over one or more
+   rows (grouping rows with merged or spread cells are stacked on the row below), Total and
+   Subtotal rows. Everything is vectorised over the grid or limited to a few rows, so a
+   200,000-row sheet costs milliseconds here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+TOTAL_RE = re.compile(
+    r"^\s*(grand\s+|sub[-\s]?)?totals?\b|\btotals?\s*:?\s*$|^\s*(sum|summe|gesamt|insgesamt)\s*:?\s*$",
+    re.IGNORECASE,
+)
+# a bare "Total" / "Grand total" / "Sum" ends a table; "Total revenue" is a subtotal inside one
+GRAND_TOTAL_RE = re.compile(
+    r"^\s*(grand\s+)?totals?\s*:?\s*$|^\s*(sum|summe|gesamt|insgesamt)\s*:?\s*$", re.IGNORECASE
+)
+NOTE_RE = re.compile(r"^\s*(notes?|source|sources|n\.?b\.?|\*|†|‡|¹|\(\d\)|\[\d\]|remarks?)\b|^\s*[*†‡¹]", re.IGNORECASE)
+
+Rect = tuple[int, int, int, int]  # top, bottom, left, right (0-based, inclusive)
+
+
+@dataclass
+class TableSpec:
+    top: int  # first header row (0-based)
+    bottom: int  # last row, totals included
+    left: int
+    right: int
+    header_rows: int = 1
+    title: str | None = None
+    notes: list[str] = field(default_factory=list)
+    total_rows: list[int] = field(default_factory=list)  # 0-based grid rows
+
+
+def nonempty_mask(values: np.ndarray) -> np.ndarray:
+    if values.size == 0:
+        return np.zeros(values.shape, dtype=bool)
+    # calamine and the CSV reader give '' for an empty cell; None only from formula results
+    mask = np.asarray(values != "", dtype=bool)
+    if values.dtype == object and values.size <= 1_000_000:
+        mask &= np.asarray(values != None, dtype=bool)  # noqa: E711  (elementwise)
+    return mask
+
+
+def xy_cut(mask: np.ndarray) -> list[Rect]:
+    """Blocks of content with no fully empty row or column inside, in reading order."""
+    out: list[Rect] = []
+    if mask.size == 0 or not mask.any():
+        return out
+    stack: list[tuple[int, int, int, int, bool]] = [(0, mask.shape[0] - 1, 0, mask.shape[1] - 1, True)]
+    while stack:
+        top, bottom, left, right, cols_first = stack.pop()
+        sub = mask[top : bottom + 1, left : right + 1]
+        rows_any = np.asarray(sub.any(axis=1), dtype=bool)
+        cols_any = np.asarray(sub.any(axis=0), dtype=bool)
+        if not rows_any.any():
+            continue
+        r_idx = np.flatnonzero(rows_any)
+        c_idx = np.flatnonzero(cols_any)
+        top, bottom = top + int(r_idx[0]), top + int(r_idx[-1])
+        left, right = left + int(c_idx[0]), left + int(c_idx[-1])
+        col_runs = _runs(cols_any[c_idx[0] : c_idx[-1] + 1])
+        row_runs = _runs(rows_any[r_idx[0] : r_idx[-1] + 1])
+        order = [("c", col_runs), ("r", row_runs)] if cols_first else [("r", row_runs), ("c", col_runs)]
+        for axis, runs in order:
+            if len(runs) > 1:
+                pieces = []
+                for a, b in runs:
+                    if axis == "c":
+                        pieces.append((top, bottom, left + a, left + b, False))
+                    else:
+                        pieces.append((top + a, top + b, left, right, True))
+                stack.extend(reversed(pieces))
+                break
+        else:
+            out.append((top, bottom, left, right))
+    out.sort(key=lambda r: (r[0], r[2]))
+    return out
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """Runs of True as (start, end) inclusive."""
+    if flags.size == 0:
+        return []
+    padded = np.concatenate(([False], flags, [False]))
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+class SheetDetector:
+    """Detect tables on one sheet. ``merged`` holds merged ranges as (top, left, bottom, right)."""
+
+    def __init__(self, values: np.ndarray, merged: list[tuple[int, int, int, int]] | None = None):
+        self.values = values
+        self.mask = nonempty_mask(values)
+        self.merged = merged or []
+
+    # ---- helpers on rows -------------------------------------------------------------------
+    def row_cells(self, r: int, left: int, right: int) -> list[Any]:
+        return [v for v in self.values[r, left : right + 1].tolist() if not _blank(v)]
+
+    def is_text_line(self, r: int, left: int, right: int) -> bool:
+        cells = self.row_cells(r, left, right)
+        return len(cells) == 1 and isinstance(cells[0], str)
+
+    def h_merge_in_row(self, r: int, left: int, right: int) -> bool:
+        return any(
+            t <= r <= b and rr > ll and ll >= left and rr <= right for t, ll, b, rr in self.merged
+        )
+
+    def merge_width(self, r: int, c: int) -> int:
+        for t, ll, b, rr in self.merged:
+            if t <= r <= b and ll <= c <= rr:
+                return rr - ll + 1
+        return 1
+
+    def label(self, r: int, left: int, right: int) -> str | None:
+        for v in self.values[r, left : min(left + 2, right + 1)].tolist():
+            if isinstance(v, str) and v.strip():
+                return v
+        return None
+
+    def is_total_row(self, r: int, left: int, right: int) -> bool:
+        lab = self.label(r, left, right)
+        return bool(lab and TOTAL_RE.search(lab))
+
+    def all_text(self, r: int, left: int, right: int) -> bool:
+        cells = self.row_cells(r, left, right)
+        return bool(cells) and all(isinstance(v, str) for v in cells)
+
+    def numeric_columns(self, rows: range, left: int, right: int) -> set[int]:
+        """Columns holding at least one non-text value (number, date, bool) in these rows."""
+        out: set[int] = set()
+        for r in rows:
+            for j, v in enumerate(self.values[r, left : right + 1].tolist()):
+                if not _blank(v) and not isinstance(v, str):
+                    out.add(left + j)
+        return out
+
+    # ---- the algorithm ---------------------------------------------------------------------
+    def detect(self) -> list[TableSpec]:
+        blocks = xy_cut(self.mask)
+        text_blocks: list[Rect] = []
+        table_blocks: list[Rect] = []
+        for blk in blocks:
+            (text_blocks if self._is_text_block(blk) else table_blocks).append(blk)
+        specs: list[TableSpec] = []
+        for blk in table_blocks:
+            prev = self._continued_table(specs, blk, text_blocks, table_blocks)
+            if prev is not None:
+                prev.bottom = blk[1]
+                prev.left, prev.right = min(prev.left, blk[2]), max(prev.right, blk[3])
+                continue
+            specs.append(TableSpec(top=blk[0], bottom=blk[1], left=blk[2], right=blk[3]))
+        if not specs and text_blocks:
+            # a sheet of single-column text: one table after all
+            for blk in text_blocks:
+                specs.append(TableSpec(top=blk[0], bottom=blk[1], left=blk[2], right=blk[3]))
+            text_blocks = []
+        for spec in specs:
+            self._shape(spec)
+        self._attach_text(specs, text_blocks)
+        return [s for s in specs if s.bottom >= s.top]
+
+    def _attach_text(self, specs: list[TableSpec], text_blocks: list[Rect]) -> None:
+        """A text block just above a table is its title; one below it, a note."""
+        if not specs:
+            return
+        for top, bottom, left, right in text_blocks:
+            lines = [
+                " ".join(str(v).split())
+                for r in range(top, bottom + 1)
+                for v in self.row_cells(r, left, right)
+            ]
+            text = " / ".join(line for line in lines if line)
+            if not text:
+                continue
+            columns = [s for s in specs if not (right < s.left or left > s.right)]
+            below = [s for s in columns if s.top > bottom and s.top - bottom <= 4]
+            if below:
+                spec = min(below, key=lambda s: s.top - bottom)
+                if spec.title is None:
+                    spec.title = text
+                else:
+                    spec.title = f"{text} / {spec.title}"
+                continue
+            above = [s for s in columns if s.bottom < top]
+            pool = above or columns or specs
+            spec = min(pool, key=lambda s: abs(top - s.bottom))
+            spec.notes.append(text)
+
+    def _is_text_block(self, blk: Rect) -> bool:
+        top, bottom, left, right = blk
+        height = bottom - top + 1
+        if right == left:
+            return height <= 2 and all(isinstance(self.values[r, left], str) for r in range(top, bottom + 1))
+        if height > 3:
+            return False
+        return all(self.is_text_line(r, left, right) for r in range(top, bottom + 1))
+
+    def _continued_table(
+        self, specs: list[TableSpec], blk: Rect, texts: list[Rect], tables: list[Rect]
+    ) -> TableSpec | None:
+        top, _bottom, left, right = blk
+        for spec in reversed(specs):
+            if spec.bottom >= top or top - spec.bottom - 1 > 3:
+                continue
+            if left < spec.left or right > spec.right or left > spec.left + 1:
+                continue
+            between = [
+                b for b in texts + tables
+                if spec.bottom < b[0] < top and not (b[3] < spec.left or b[2] > spec.right)
+            ]
+            if between:
+                return None
+            last = spec.bottom
+            last_label = self.label(last, spec.left, spec.right)
+            if last_label and GRAND_TOTAL_RE.search(last_label):
+                return None
+            if self._header_like_start(blk, spec):
+                return None
+            # a title line over a header of its own starts a new table; a section label over
+            # more data rows does not
+            if (
+                blk[1] > top
+                and self.is_text_line(top, left, right)
+                and self._header_like_start((top + 1, blk[1], left, right), spec)
+            ):
+                return None
+            return spec
+        return None
+
+    def _header_like_start(self, blk: Rect, spec: TableSpec) -> bool:
+        """Does the block under a table start with a header of its own (so a new table)?"""
+        top, bottom = blk[0], blk[1]
+        if not self.all_text(top, spec.left, spec.right) or self.is_total_row(top, spec.left, spec.right):
+            return False
+        if len(self.row_cells(top, spec.left, spec.right)) < 2:
+            return False
+        if self.h_merge_in_row(top, spec.left, spec.right):
+            return True
+        first = [_header_text(v).lower() for v in self.values[spec.top, spec.left : spec.right + 1].tolist()]
+        row = [_header_text(v).lower() for v in self.values[top, spec.left : spec.right + 1].tolist()]
+        if first == row:
+            return True  # the header repeated: a new table
+        numeric = self.numeric_columns(range(spec.top + 1, min(spec.bottom, spec.top + 30) + 1), spec.left, spec.right)
+        numeric |= self.numeric_columns(range(top + 1, min(bottom, top + 10) + 1), spec.left, spec.right)
+        return any(isinstance(self.values[top, c], str) and not _blank(self.values[top, c]) for c in numeric)
+
+    def _shape(self, spec: TableSpec) -> None:
+        """Title rows, note rows, header rows and total rows inside one table's rectangle."""
+        width = spec.right - spec.left + 1
+        # title rows: one text cell at the left edge (or a merge over most of the width)
+        titles: list[str] = []
+        while spec.bottom - spec.top >= 2 and width >= 2 and self._title_row(spec.top, spec):
+            titles.append(str(self.row_cells(spec.top, spec.left, spec.right)[0]).strip())
+            spec.top += 1
+            while spec.top <= spec.bottom and not self.mask[spec.top, spec.left : spec.right + 1].any():
+                spec.top += 1
+        if titles:
+            spec.title = " / ".join(titles)
+        # note rows at the bottom
+        notes: list[str] = []
+        while spec.bottom - spec.top >= 2 and width >= 2 and self._note_row(spec.bottom, spec):
+            notes.insert(0, str(self.row_cells(spec.bottom, spec.left, spec.right)[0]).strip())
+            spec.bottom -= 1
+            while spec.bottom > spec.top and not self.mask[spec.bottom, spec.left : spec.right + 1].any():
+                spec.bottom -= 1
+        spec.notes.extend(notes)
+        spec.header_rows = self._count_header_rows(spec)
+        first_data = spec.top + spec.header_rows
+        spec.total_rows = self.total_rows(first_data, spec.bottom, spec.left, spec.right)
+
+    def total_rows(self, first: int, last: int, left: int, right: int) -> list[int]:
+        """Rows whose label (first text cell of the first two columns) says Total/Subtotal."""
+        if last < first:
+            return []
+        columns = [self.values[first : last + 1, c] for c in range(left, min(left + 2, right + 1))]
+        found: list[np.ndarray] = []
+        for col in columns:
+            labels = {v for v in set(col.tolist()) if isinstance(v, str) and TOTAL_RE.search(v)}
+            found.append(np.isin(col, list(labels)) if labels else np.zeros(col.size, dtype=bool))
+        hits = found[0]
+        if len(found) > 1 and found[1].any():
+            first_is_text = np.fromiter(
+                (isinstance(v, str) and bool(v.strip()) for v in columns[0].tolist()),
+                dtype=bool, count=columns[0].size,
+            )
+            hits = hits | (found[1] & ~first_is_text)
+        return [first + int(i) for i in np.flatnonzero(hits)]
+
+    def _title_row(self, r: int, spec: TableSpec) -> bool:
+        cells = self.row_cells(r, spec.left, spec.right)
+        if len(cells) != 1 or not isinstance(cells[0], str):
+            return False
+        if not _blank(self.values[r, spec.left]):
+            return True
+        width = spec.right - spec.left + 1
+        nz = np.flatnonzero(self.mask[r, spec.left : spec.right + 1])
+        return self.merge_width(r, spec.left + int(nz[0])) >= max(2, int(0.8 * width))
+
+    def _note_row(self, r: int, spec: TableSpec) -> bool:
+        cells = self.row_cells(r, spec.left, spec.right)
+        if len(cells) != 1 or not isinstance(cells[0], str) or _blank(self.values[r, spec.left]):
+            return False
+        text = cells[0].strip()
+        return bool(NOTE_RE.search(text)) or (len(text) > 40 and spec.right > spec.left + 1)
+
+    def _count_header_rows(self, spec: TableSpec) -> int:
+        h = 1
+        n_rows = spec.bottom - spec.top + 1
+        while h < min(4, n_rows - 1):
+            prev, cur = spec.top + h - 1, spec.top + h
+            if not self._grouping_row(prev, cur, spec):
+                break
+            if not self._header_continuation(cur, spec):
+                break
+            h += 1
+        return h
+
+    def _grouping_row(self, prev: int, cur: int, spec: TableSpec) -> bool:
+        """Row ``prev`` groups the columns of ``cur``: merged cells, or labels over blanks."""
+        if self.h_merge_in_row(prev, spec.left, spec.right):
+            return True
+        prev_mask = self.mask[prev, spec.left : spec.right + 1]
+        cur_mask = self.mask[cur, spec.left : spec.right + 1]
+        spread = bool((~prev_mask & cur_mask)[1:].any())
+        return spread and self.all_text(prev, spec.left, spec.right)
+
+    def _header_continuation(self, cur: int, spec: TableSpec) -> bool:
+        cells = self.row_cells(cur, spec.left, spec.right)
+        if not cells or self.is_total_row(cur, spec.left, spec.right):
+            return False
+        after = range(cur + 1, min(spec.bottom, cur + 20) + 1)
+        if all(isinstance(v, str) for v in cells):
+            if self.h_merge_in_row(cur - 1, spec.left, spec.right):
+                return True
+            return bool(self.numeric_columns(after, spec.left, spec.right))
+        # years as numbers under a merged group label ("Revenue" over 2023 | 2024)
+        merged_above = self.h_merge_in_row(cur - 1, spec.left, spec.right)
+        years = all(
+            isinstance(v, str) or (isinstance(v, (int, float)) and float(v).is_integer() and 1900 <= v <= 2100)
+            for v in cells
+        )
+        return merged_above and years
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+def header_names(values: np.ndarray, spec: TableSpec, merged: list[tuple[int, int, int, int]]) -> list[list[str]]:
+    """For each column, its header parts from top to bottom, merged cells spread over their span."""
+    h = spec.header_rows
+    block = [[_header_text(v) for v in row] for row in values[spec.top : spec.top + h, spec.left : spec.right + 1].tolist()]
+    spread_merges = False
+    for t, ll, b, rr in merged:
+        if b < spec.top or t >= spec.top + h or rr < spec.left or ll > spec.right:
+            continue
+        spread_merges = True
+        text = _header_text(values[t, ll])
+        for r in range(max(t, spec.top), min(b, spec.top + h - 1) + 1):
+            for c in range(max(ll, spec.left), min(rr, spec.right) + 1):
+                block[r - spec.top][c - spec.left] = text
+    if h > 1 and not spread_merges:
+        # labels over blanks without merging: spread each upper label to the right
+        for i in range(h - 1):
+            last = ""
+            for j in range(len(block[i])):
+                if block[i][j]:
+                    last = block[i][j]
+                elif last and block[h - 1][j]:
+                    block[i][j] = last
+    out: list[list[str]] = []
+    for j in range(spec.right - spec.left + 1):
+        parts: list[str] = []
+        for i in range(h):
+            text = block[i][j]
+            if text and (not parts or parts[-1] != text):
+                parts.append(text)
+        out.append(parts)
+    return out
+
+
+def _header_text(v: Any) -> str:
+    from table_io.cell_types import display_text
+
+    if _blank(v):
+        return ""
+    return " ".join(display_text(v).split())

@@ -1,0 +1,143 @@
+"""Let a person correct what detection found: a table's range and header rows.
+
+``open_workbook(path, overrides={KEY: {"range": "A3:F20", "header_rows": 2, "name": "sales"}})``
+or ``workbook.with_override(KEY, range=..., header_rows=..., name=...)``. KEY is a table name
+(``sales``), a sheet name (``Sales``) or a sheet and range (``Sales!A3:F20``). Every setting is
+optional: without ``range`` the table keeps its range (a sheet's whole used area for a sheet
+key); without ``header_rows`` the header is detected inside the range. ``header_rows`` is a
+count (0: no header, columns are named col_1, col_2, ...) or a list of consecutive sheet row
+numbers (the table then starts at the first of them). Tables of that sheet that overlap the new range are replaced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+import numpy as np
+
+from table_io.detect import TOTAL_RE, SheetDetector, TableSpec, nonempty_mask
+from table_io.errors import TableIOError, TableNotFoundError
+from table_io.model import Table, Workbook, column_index
+from table_io.naming import sql_identifier, unique
+
+_RANGE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$")
+
+
+class OverrideError(TableIOError, ValueError):
+    """An override that does not fit the workbook (bad range, unknown table)."""
+
+
+def parse_range(text: str, source: str) -> tuple[int, int, int, int]:
+    """'B3:F20' -> (top, bottom, left, right), 0-based inclusive."""
+    m = _RANGE.match(text.strip())
+    if not m:
+        raise OverrideError(f"range {text!r} is not an A1 range like 'B3:F20'", source=source)
+    left, top, right, bottom = column_index(m[1]) - 1, int(m[2]) - 1, column_index(m[3]) - 1, int(m[4]) - 1
+    if bottom < top or right < left:
+        raise OverrideError(f"range {text!r} is upside down", source=source)
+    return top, bottom, left, right
+
+
+def apply_overrides(workbook: Workbook, overrides: dict[str, dict[str, Any]]) -> Workbook:
+    from table_io.tables import build_table
+
+    tables = list(workbook.tables)
+    sheets = [dataclasses.replace(s, table_names=list(s.table_names)) for s in workbook.sheets]
+    for key, settings in overrides.items():
+        settings = dict(settings or {})
+        sheet_name, key_range, replaced = _target(workbook, tables, key)
+        grid = workbook.grids.get(sheet_name)
+        if grid is None:
+            raise OverrideError(
+                f"table {key!r} cannot be re-cut: its cells were not kept (a DataFrame, or a file "
+                "loaded straight into DuckDB)",
+                source=workbook.source,
+            )
+        rng = settings.get("range") or key_range
+        if rng:
+            top, bottom, left, right = parse_range(str(rng).split("!")[-1], workbook.source)
+        elif replaced is not None:
+            top, bottom, left, right = parse_range(replaced.range, workbook.source)
+        else:
+            mask = nonempty_mask(grid.values)
+            if not mask.any():
+                raise OverrideError(f"sheet {sheet_name!r} is empty", source=workbook.source)
+            rows = np.flatnonzero(np.asarray(mask.any(axis=1)))
+            cols = np.flatnonzero(np.asarray(mask.any(axis=0)))
+            top, bottom, left, right = int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+        n_rows, n_cols = grid.values.shape
+        if bottom >= n_rows or right >= n_cols:
+            # cells beyond the used area are empty: clip to what exists
+            bottom, right = min(bottom, n_rows - 1), min(right, n_cols - 1)
+            if bottom < top or right < left:
+                raise OverrideError(f"range {rng!r} holds no cells on {sheet_name!r}", source=workbook.source)
+        spec = TableSpec(top=top, bottom=bottom, left=left, right=right)
+        detector = SheetDetector(grid.values, grid.merged)
+        header = settings.get("header_rows")
+        if header is None:
+            spec.header_rows = detector._count_header_rows(spec)
+        elif isinstance(header, list):
+            rows_1 = sorted(int(r) for r in header)
+            if rows_1 and rows_1 != list(range(rows_1[0], rows_1[0] + len(rows_1))):
+                raise OverrideError(f"header rows {rows_1} must be consecutive", source=workbook.source)
+            if rows_1:  # the header starts the table: rows above it are left out
+                if not 1 <= rows_1[0] <= bottom + 1:
+                    raise OverrideError(
+                        f"header rows {rows_1} are outside the range (rows {top + 1}-{bottom + 1})",
+                        source=workbook.source,
+                    )
+                top = spec.top = rows_1[0] - 1
+            spec.header_rows = len(rows_1)
+        else:
+            spec.header_rows = int(header)
+        if spec.header_rows < 0 or spec.header_rows > bottom - top + 1:
+            raise OverrideError(f"header_rows={header!r} does not fit the range", source=workbook.source)
+        for r in range(top + spec.header_rows, bottom + 1):
+            label = detector.label(r, left, right)
+            if label and TOTAL_RE.search(label):
+                spec.total_rows.append(r)
+        overlapping = [
+            t for t in tables
+            if t.sheet == sheet_name and (t is replaced or _overlaps(parse_range(t.range, workbook.source), (top, bottom, left, right)))
+        ]
+        others = [t for t in tables if t not in overlapping]
+        if replaced is None and len(overlapping) == 1:
+            replaced = overlapping[0]
+        wanted = settings.get("name") or (replaced.name if replaced is not None else sql_identifier(sheet_name))
+        name = unique([sql_identifier(str(wanted))], taken=[t.name for t in others])[0]
+        if replaced is not None:
+            spec.title, spec.notes = replaced.title, list(replaced.notes)
+        table: Table = build_table(grid, spec, name)
+        table.meta["override"] = {"range": table.range, "header_rows": spec.header_rows}
+        position = min((tables.index(t) for t in overlapping), default=len(tables))
+        tables = [t for t in tables if t not in overlapping]
+        tables.insert(min(position, len(tables)), table)
+        for sheet in sheets:
+            if sheet.name == sheet_name:
+                sheet.table_names = [t.name for t in tables if t.sheet == sheet_name]
+    return dataclasses.replace(workbook, tables=tables, sheets=sheets)
+
+
+def _target(workbook: Workbook, tables: list[Table], key: str) -> tuple[str, str | None, Table | None]:
+    for t in tables:
+        if t.name == key:
+            return t.sheet, None, t
+    sheet_names = [s.name for s in workbook.sheets]
+    if key in sheet_names:
+        return key, None, None
+    if "!" in key:
+        sheet, rng = key.rsplit("!", 1)
+        sheet = sheet.strip("'").replace("''", "'")
+        if sheet in sheet_names:
+            return sheet, rng, None
+    raise TableNotFoundError(
+        f"override {key!r} names no table or sheet; tables: {', '.join(t.name for t in tables) or 'none'}; "
+        f"sheets: {', '.join(sheet_names) or 'none'}",
+        source=workbook.source,
+    )
+
+
+def _overlaps(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return not (a[1] < b[0] or b[1] < a[0] or a[3] < b[2] or b[3] < a[2])
