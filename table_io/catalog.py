@@ -1,25 +1,46 @@
 """The in-process DuckDB catalog: every table registered under its name, then locked down.
 
-The lock-down is the second wall behind the SQL guard in tools/sql: once the tables are loaded,
-external access is switched off and the configuration is locked, so even a query that slipped
-past the guard cannot read files, load extensions or change settings.
+The lock-down is the second wall behind the SQL guard in tools/sql. The connection starts with
+extension autoload/autoinstall, community extensions and Python replacement scans off (a
+query cannot reach a Python variable by its name), with memory and thread limits. Once the
+tables are loaded: spilling goes to a private temp directory with a size cap, external access
+is switched off (no files, no network, no ATTACH, no INSTALL), queries stop after
+``max_execution_ms``, and the configuration is locked so no query can undo any of it.
 """
 
 from __future__ import annotations
 
+import shutil
 import tempfile
+import weakref
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
+import pandas as pd
 
 if TYPE_CHECKING:
     from table_io.model import Table
 
+# Settings in force on every catalog connection (besides the per-call limits).
+LOCKED_SETTINGS = {
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+    "allow_persistent_secrets": False,
+    "python_enable_replacements": False,
+    "preserve_insertion_order": True,  # rowid == frame position: provenance relies on it
+}
+
 
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def connect(
@@ -31,27 +52,23 @@ def connect(
     temp_dir: str | Path | None = None,
     max_temp_size: str = "2GB",
 ) -> duckdb.DuckDBPyConnection:
+    """A locked-down in-memory connection with every table loaded under ``table.name``."""
     con = duckdb.connect(
         ":memory:",
-        config={
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-            "allow_community_extensions": False,
-            "python_enable_replacements": False,
-            "threads": threads,
-            "memory_limit": memory_limit,
-        },
+        config={**LOCKED_SETTINGS, "threads": int(threads), "memory_limit": memory_limit},
     )
     for table in tables:
         _load(con, table)
-    spill = Path(temp_dir) if temp_dir else Path(tempfile.mkdtemp(prefix="tablepilot-duckdb-"))
-    con.execute(f"SET temp_directory = '{spill.as_posix()}'")
-    con.execute(f"SET max_temp_directory_size = '{max_temp_size}'")
+    if temp_dir:
+        spill = Path(temp_dir)
+        spill.mkdir(parents=True, exist_ok=True)
+    else:
+        spill = Path(tempfile.mkdtemp(prefix="tablepilot-duckdb-"))
+        weakref.finalize(con, shutil.rmtree, spill, True)
+    con.execute(f"SET temp_directory = {quote_literal(spill.as_posix())}")
+    con.execute(f"SET max_temp_directory_size = {quote_literal(max_temp_size)}")
     con.execute("SET enable_external_access = false")
-    try:
-        con.execute(f"SET max_execution_time = {int(max_execution_ms)}")
-    except duckdb.Error:  # older DuckDB: tools/sql falls back to interrupt() from a timer
-        pass
+    con.execute(f"SET max_execution_time = {max(1, int(max_execution_ms))}")
     con.execute("SET lock_configuration = true")
     return con
 
@@ -60,16 +77,30 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     target = quote_ident(table.name)
     source = table.duckdb_source
     if source is not None:
-        path = str(source).replace("'", "''")
+        path = quote_literal(str(source))
         if str(source).lower().endswith(".parquet"):
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM read_parquet('{path}')")
+            con.execute(f"CREATE TABLE {target} AS SELECT * FROM read_parquet({path})")
         else:
             options = table.meta.get("duckdb_csv_options", "")
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM read_csv('{path}'{options})")
+            con.execute(f"CREATE TABLE {target} AS SELECT * FROM read_csv({path}{options})")
         return
-    frame = table.frame
+    try:
+        _load_frame(con, target, table.frame)
+    except duckdb.Error:  # mixed-type object columns: load them as text
+        _load_frame(con, target, _object_columns_as_text(table.frame))
+
+
+def _load_frame(con: duckdb.DuckDBPyConnection, target: str, frame: pd.DataFrame) -> None:
     con.register("__tablepilot_frame", frame)
     try:
-        con.execute(f"CREATE TABLE {target} AS SELECT * FROM __tablepilot_frame")
+        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __tablepilot_frame")
     finally:
         con.unregister("__tablepilot_frame")
+
+
+def _object_columns_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(lambda v: None if v is None or v is pd.NA else str(v))
+    return out

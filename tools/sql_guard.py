@@ -1,0 +1,406 @@
+"""The SQL guard: parse a model's query with sqlglot and let through only one read-only SELECT.
+
+Fail closed. A query passes only when sqlglot parses it cleanly (no warnings, no generic
+``Command``) into exactly one statement whose root is a SELECT (or WITH ... SELECT, UNION, ...),
+when no node anywhere in it writes, defines, loads, attaches, copies or sets anything, when
+every table it reads is a catalog table or a CTE, and when it calls no table function and no
+file- or settings-reading function. What runs is sqlglot's DuckDB rendering of the checked tree
+(comments dropped), never the model's text.
+
+DuckDB spelling is tried first; MySQL, PostgreSQL, SQLite and T-SQL spellings (backticks,
+``[a b]``, ``TOP n``, SQLite ``strftime(fmt, d)``...) are transpiled to DuckDB. Columns whose
+names are not plain identifiers ("Revenue Q1") are quoted when the model wrote them bare.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import sqlglot
+from rapidfuzz import fuzz, process
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+from sqlglot.optimizer.scope import traverse_scope
+
+from tools.base import ToolFailure
+
+DIALECTS = ("duckdb", "mysql", "postgres", "sqlite", "tsql")
+
+# Statement and clause types that change or reach outside the catalog.
+FORBIDDEN_NODES: tuple[type, ...] = (
+    exp.DDL, exp.DML, exp.Drop, exp.Alter, exp.Command, exp.Copy, exp.Attach, exp.Detach,
+    exp.Install, exp.Pragma, exp.Set, exp.Use, exp.Transaction, exp.Commit, exp.Rollback,
+    exp.Describe, exp.Summarize, exp.LoadData, exp.Export, exp.Refresh, exp.Analyze, exp.Into,
+)
+
+# Functions refused wherever they appear (files, settings, catalog internals, extensions).
+FORBIDDEN_FUNCTION_PREFIXES = (
+    "read_", "glob", "query", "sniff_", "parquet_", "duckdb_", "pragma_", "current_setting",
+    "getenv", "load", "install", "export", "sqlite_", "postgres_", "mysql_", "iceberg_", "delta_",
+    "http", "scan_", "checkpoint", "force_checkpoint", "which_secret", "read", "write",
+    "json_execute", "arrow_scan", "pandas_scan", "python_",
+)
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SQL_WORDS = {
+    "select", "from", "where", "group", "by", "order", "having", "limit", "and", "or", "not",
+    "null", "is", "in", "as", "on", "join", "left", "right", "inner", "outer", "union", "all",
+    "distinct", "case", "when", "then", "else", "end", "asc", "desc", "like", "between",
+}
+# Quoted strings, quoted identifiers and comments: left alone by the text repairs.
+_PROTECTED = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/", re.S)
+
+
+@dataclass
+class Catalog:
+    """What a query may read: table name -> its column names."""
+
+    tables: dict[str, list[str]]
+    aliases: dict[str, str] = field(default_factory=dict)  # lower-case sheet name -> its table
+
+    def find_table(self, name: str) -> str | None:
+        lowered = name.lower()
+        for table in self.tables:
+            if table.lower() == lowered:
+                return table
+        return None
+
+    def all_columns(self) -> list[tuple[str, str]]:
+        return [(t, c) for t, cols in self.tables.items() for c in cols]
+
+
+@dataclass
+class GuardedQuery:
+    sql: str  # DuckDB SQL to run, rendered from the checked tree
+    tables: list[str]  # catalog tables read
+    dialect: str  # the dialect that parsed it
+    notes: list[str] = field(default_factory=list)  # repairs made, shown to the model
+    tree: exp.Expression | None = None
+    text: str = ""  # the query as parsed (after the text repairs)
+    catalog: Catalog | None = None
+
+    def alternatives(self) -> list[tuple[str, str]]:
+        """Other dialects' readings that pass the guard, as (dialect, DuckDB SQL); tried when
+        DuckDB rejects the first reading (MySQL's "Oslo" is a string, DuckDB's a column)."""
+        if self.catalog is None:
+            return []
+        out: list[tuple[str, str]] = []
+        for dialect in DIALECTS:
+            if dialect == self.dialect:
+                continue
+            try:
+                other = _parse_one(self.text, dialect)
+                check_tree(other, self.catalog)
+            except ToolFailure:
+                continue
+            other_sql = render(other)
+            if other_sql != self.sql and other_sql not in {s for _, s in out}:
+                out.append((dialect, other_sql))
+        return out
+
+
+def refuse(message: str, *, hint: str | None = None, location: str | None = None) -> ToolFailure:
+    return ToolFailure(message, kind="query", hint=hint, location=location)
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def guard(query: str, catalog: Catalog) -> GuardedQuery:
+    """Check ``query`` and return the DuckDB SQL to run; raise ``ToolFailure`` to refuse."""
+    text, notes = prepare(query, catalog)
+    dialect, tree = _first_reading(text)
+    notes += resolve_sheet_names(tree, catalog)
+    tables = check_tree(tree, catalog)  # the first clean reading decides: refusal is final
+    return GuardedQuery(sql=render(tree), tables=tables, dialect=dialect, notes=notes, tree=tree,
+                        text=text, catalog=catalog)
+
+
+def render(tree: exp.Expression) -> str:
+    return tree.sql(dialect="duckdb", comments=False)
+
+
+# --------------------------------------------------------------------------- text repairs
+
+
+def prepare(query: str, catalog: Catalog) -> tuple[str, list[str]]:
+    """Strip code fences and trailing semicolons; quote bare multi-word column names."""
+    text = query.strip()
+    fence = re.match(r"^```[A-Za-z]*\s*\n?(.*?)\n?```$", text, re.S)
+    if fence:
+        text = fence.group(1).strip()
+    text = text.rstrip().rstrip(";").rstrip()
+    if not text:
+        raise refuse("the query is empty", hint="write one SELECT statement")
+    return quote_bare_columns(text, [c for _, c in catalog.all_columns()])
+
+
+def _code_segments(text: str) -> Iterator[tuple[bool, str]]:
+    """Split into (is_code, piece): quoted strings, identifiers and comments are not code."""
+    pos = 0
+    for m in _PROTECTED.finditer(text):
+        if m.start() > pos:
+            yield True, text[pos:m.start()]
+        yield False, m.group(0)
+        pos = m.end()
+    if pos < len(text):
+        yield True, text[pos:]
+
+
+def quote_bare_columns(text: str, columns: Sequence[str]) -> tuple[str, list[str]]:
+    """Wrap unquoted occurrences of non-identifier column names ("Revenue Q1") in quotes."""
+    # names with a letter or digit only: a column called "%" must not eat the modulo operator
+    special = sorted({c for c in columns if not _IDENT.match(c) and re.search(r"[^\W_]", c)},
+                     key=len, reverse=True)
+    special = [c for c in special if not all(w.lower() in _SQL_WORDS for w in c.split())]
+    if not special:
+        return text, []
+    patterns = []
+    for col in special:
+        body = r"\s+".join(re.escape(part) for part in col.split())
+        patterns.append((col, re.compile(rf"(?<![\w\"'`]){body}(?![\w\"'`])", re.I)))
+    notes: list[str] = []
+    out: list[str] = []
+    for is_code, piece in _code_segments(text):
+        if is_code:
+            for col, pattern in patterns:
+                if pattern.search(piece):
+                    piece = pattern.sub(quote_ident(col).replace("\\", "\\\\"), piece)
+                    notes.append(f"read the bare column name {col} as {quote_ident(col)}")
+        out.append(piece)
+    return "".join(out), notes
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+@contextmanager
+def _captured_warnings() -> Iterator[list[str]]:
+    """sqlglot reports unsupported syntax as a log warning: collect this thread's."""
+    messages: list[str] = []
+    me = threading.get_ident()
+
+    class _Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.thread == me and record.levelno >= logging.WARNING:
+                messages.append(record.getMessage())
+
+    logger = logging.getLogger("sqlglot")
+    handler = _Handler()
+    logger.addHandler(handler)
+    old_propagate = logger.propagate
+    logger.propagate = False
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = old_propagate
+
+
+def _first_reading(text: str) -> tuple[str, exp.Expression]:
+    """The first dialect that parses ``text`` cleanly; DuckDB's refusals are final."""
+    first_error: ToolFailure | None = None
+    for dialect in DIALECTS:
+        try:
+            return dialect, _parse_one(text, dialect)
+        except ToolFailure as failure:
+            if dialect == DIALECTS[0]:
+                first_error = failure
+                if failure.error.message.startswith("refused"):
+                    break  # more than one statement, or unsupported syntax: final
+    assert first_error is not None
+    raise first_error
+
+
+def _parse_one(text: str, dialect: str) -> exp.Expression:
+    with _captured_warnings() as warnings:
+        try:
+            statements = sqlglot.parse(text, read=dialect)
+        except ParseError as err:
+            raise _parse_failure(text, err) from None
+        except TokenError as err:
+            raise refuse(f"the query could not be read: {err}",
+                         hint="check quotes: strings use 'single quotes', names \"double quotes\"") from None
+    statements = [s for s in statements if s is not None]
+    if len(statements) != 1:
+        raise refuse(f"refused: {len(statements)} statements; send exactly one SELECT",
+                     hint="no semicolons between statements; one query per call")
+    if warnings:
+        raise refuse(f"refused: sqlglot could not parse this cleanly ({warnings[0]})",
+                     hint="only SELECT queries over the workbook's tables are allowed")
+    tree = statements[0]
+    assert isinstance(tree, exp.Expression)
+    return tree
+
+
+def _parse_failure(text: str, err: ParseError) -> ToolFailure:
+    detail = err.errors[0] if err.errors else {}
+    line, col = detail.get("line"), detail.get("col")
+    description = detail.get("description") or str(err).splitlines()[0]
+    location = None
+    if line is not None and col is not None:
+        lines = text.splitlines() or [text]
+        src = lines[min(max(int(line) - 1, 0), len(lines) - 1)]
+        c = max(int(col), 1)
+        excerpt = src[max(0, c - 40):c] + " <<here>> " + src[c:c + 30]
+        location = f"line {line}, column {col}: {excerpt.strip()}"
+    return refuse(f"syntax error: {description}", location=location,
+                  hint="write DuckDB SQL; quote names with spaces in \"double quotes\", "
+                       "strings in 'single quotes'")
+
+
+# --------------------------------------------------------------------------- tree checks
+
+
+def _function_name(node: exp.Func) -> str:
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    return node.sql_name().lower()
+
+
+def check_tree(tree: exp.Expression, catalog: Catalog) -> list[str]:
+    """Refuse anything but a read-only query over catalog tables; return the tables read."""
+    if not isinstance(tree, exp.Query) or isinstance(tree, exp.Values):
+        kind = type(tree).__name__.upper()
+        raise refuse(f"refused: only SELECT queries are allowed (got {kind})",
+                     hint="read with SELECT ... FROM <table>; the workbook cannot be changed with sql")
+    cte_names = {str(cte.alias_or_name).lower() for cte in tree.find_all(exp.CTE)}
+    tables: list[str] = []
+    for node in tree.walk():
+        if isinstance(node, FORBIDDEN_NODES):
+            what = type(node).__name__.upper()
+            raise refuse(f"refused: {what} is not allowed; the sql tool only reads",
+                         hint="use a plain SELECT (also inside WITH ... AS (...))")
+        if isinstance(node, exp.CTE) and not isinstance(node.this, exp.Query):
+            raise refuse("refused: every WITH part must be a SELECT")
+        if isinstance(node, exp.Func) and not isinstance(node, exp.Unnest):
+            name = _function_name(node)
+            if name.startswith(FORBIDDEN_FUNCTION_PREFIXES) and not _is_harmless(name):
+                raise refuse(f"refused: function {name}() is not allowed",
+                             hint="only the workbook's tables can be read; no files or settings")
+        if isinstance(node, exp.Table):
+            tables.extend(_check_table(node, catalog, cte_names))
+    _check_scopes(tree, catalog)
+    seen: dict[str, None] = {}
+    for t in tables:
+        seen.setdefault(t, None)
+    return list(seen)
+
+
+_HARMLESS = {"query_to_json"}
+
+
+def _is_harmless(name: str) -> bool:
+    return name in _HARMLESS
+
+
+def _check_table(node: exp.Table, catalog: Catalog, cte_names: set[str]) -> list[str]:
+    inner = node.this
+    if not isinstance(inner, exp.Identifier):
+        if isinstance(inner, exp.Func):
+            fname = _function_name(inner)
+            raise refuse(f"refused: table function {fname}() is not allowed",
+                         hint=f"read the workbook's tables instead: {_table_list(catalog)}")
+        raise refuse("refused: only the workbook's tables can be read",
+                     hint=f"tables: {_table_list(catalog)}")
+    name = str(inner.this)
+    db, cat = node.db, node.catalog
+    if (db and db.lower() not in {"main"}) or (cat and cat.lower() not in {"memory"}):
+        raise refuse(f"refused: {node.sql(dialect='duckdb')} is outside the workbook",
+                     hint=f"tables: {_table_list(catalog)}")
+    if not db and not cat and name.lower() in cte_names:
+        return []
+    real = catalog.find_table(name)
+    if real is None:
+        raise unknown_table(name, catalog)
+    return [real]
+
+
+def resolve_sheet_names(tree: exp.Expression, catalog: Catalog) -> list[str]:
+    """``FROM "Sales 2024"`` (a sheet holding one table) reads that table: rewrite, and say so."""
+    if not catalog.aliases:
+        return []
+    cte_names = {str(cte.alias_or_name).lower() for cte in tree.find_all(exp.CTE)}
+    notes = []
+    for node in list(tree.find_all(exp.Table)):
+        if not isinstance(node.this, exp.Identifier) or node.db or node.catalog:
+            continue
+        name = str(node.this.this)
+        lowered = name.lower()
+        if lowered in cte_names or catalog.find_table(name) or lowered not in catalog.aliases:
+            continue
+        real = catalog.aliases[lowered]
+        node.set("this", exp.to_identifier(real, quoted=not _IDENT.match(real)))
+        if not node.alias:
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
+        notes.append(f"read sheet {name!r} as its table {real}")
+    return notes
+
+
+def _check_scopes(tree: exp.Expression, catalog: Catalog) -> None:
+    """Every real (non-CTE) source in every scope must be a catalog table."""
+    try:
+        scopes = traverse_scope(tree)
+    except Exception:  # scope analysis gave up; the per-node checks above still hold
+        return
+    for scope in scopes:
+        for source in scope.sources.values():
+            if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier) \
+                    and catalog.find_table(source.name) is None:
+                raise unknown_table(source.name, catalog)
+
+
+def _table_list(catalog: Catalog) -> str:
+    return ", ".join(quote_ident(t) if not _IDENT.match(t) else t for t in catalog.tables) or "none"
+
+
+def unknown_table(name: str, catalog: Catalog) -> ToolFailure:
+    if any(ch in name for ch in "./\\") or name.lower().endswith((".csv", ".parquet", ".json")):
+        return refuse(f"refused: {name!r} is not a table of this workbook; files cannot be read",
+                      hint=f"tables: {_table_list(catalog)}")
+    near = process.extract(name, list(catalog.tables), scorer=fuzz.WRatio, limit=3, score_cutoff=50)
+    hint = f"tables: {_table_list(catalog)}"
+    if near:
+        hint = f"did you mean {', '.join(quote_ident(n) for n, _, _ in near)}? " + hint
+    return refuse(f"unknown table {name!r}", hint=hint)
+
+
+def nearest_columns(name: str, catalog: Catalog, prefer: Sequence[str] = (),
+                    limit: int = 3) -> list[tuple[str, str]]:
+    """The catalog columns closest to ``name``: (table, column), tables in ``prefer`` first."""
+    pairs = catalog.all_columns()
+    if not pairs:
+        return []
+    key = squash(name)
+    exact = [(t, c) for t, c in pairs if squash(c) == key]
+    choices = [c for _, c in pairs]
+    scored = process.extract(name, choices, scorer=fuzz.WRatio, limit=limit * 3, score_cutoff=55)
+    ranked = exact + [pairs[i] for _, _, i in scored if pairs[i] not in exact]
+    preferred = {p.lower() for p in prefer}
+    ranked.sort(key=lambda tc: 0 if tc[0].lower() in preferred else 1)
+    return ranked[:limit]
+
+
+def squash(name: str) -> str:
+    """Lower-case letters and digits only: 'Revenue Q1' and revenue_q1 agree."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def describe_columns(pairs: Sequence[tuple[str, str]]) -> str:
+    return ", ".join(f"{quote_ident(c)} (table {t})" for t, c in pairs)
+
+
+def column_lookup(catalog: Catalog, tables: Sequence[str]) -> Mapping[str, str]:
+    """lower-case column name -> real name, over ``tables``."""
+    out: dict[str, str] = {}
+    for t in tables:
+        for c in catalog.tables.get(t, []):
+            out.setdefault(c.lower(), c)
+    return out
