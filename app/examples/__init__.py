@@ -1,0 +1,1 @@
+"""The bundled example workbook (sales_2025.xlsx) and the scripted-model demo; see make_examples.py."""

@@ -1,0 +1,397 @@
+"""What the page remembers between reruns, and the work behind its buttons. No Streamlit here.
+
+The page keeps one `AppState` in `st.session_state`; everything that touches files, models or the
+agent lives in this module so it can be tested without a browser.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from table_io import Limits, open_workbook
+from table_io.errors import LimitExceededError, UnsupportedFormatError
+
+if TYPE_CHECKING:
+    from agent import Answer, Session
+    from table_io import Workbook
+
+FORMATS = ("xlsx", "xlsm", "xls", "ods", "csv", "tsv", "parquet")
+EXAMPLES = Path(__file__).resolve().parent / "examples"
+EXAMPLE_WORKBOOK = EXAMPLES / "sales_2025.xlsx"
+MODEL_ENV = "TABLEPILOT_APP_MODEL"  # "scripted:<path to JSON>" drives the app with a fake model
+
+Backend = Literal["local", "server"]
+
+
+# ---------------------------------------------------------------- model settings and status
+
+
+@dataclass
+class ModelSettings:
+    """Which model answers: the local CPU model, or an OpenAI-compatible server (vLLM)."""
+
+    backend: Backend = "local"
+    base_url: str = ""
+    model_name: str = ""
+    api_key: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> ModelSettings:
+        env = dict(os.environ if env is None else env)
+        url = env.get("TABLEPILOT_BASE_URL", "").strip()
+        return cls(
+            backend="server" if url else "local",
+            base_url=url or "http://127.0.0.1:8000/v1",
+            model_name=env.get("TABLEPILOT_MODEL", "").strip(),
+            api_key=env.get("TABLEPILOT_API_KEY", ""),
+        )
+
+    def label(self) -> str:
+        if self.backend == "server":
+            return f"{self.model_name or '(server default)'} at {self.base_url}"
+        return f"local CPU model {local_model_name()}"
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    ok: bool
+    message: str
+    models: tuple[str, ...] = ()
+
+
+def check_server(base_url: str, *, timeout_s: float = 2.0, api_key: str = "") -> ServerStatus:
+    """A quick GET {base_url}/models: is an OpenAI-compatible server there, and what does it serve?"""
+    import httpx
+
+    url = base_url.rstrip("/") + "/models"
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.get(url, timeout=timeout_s, headers=headers)
+    except httpx.HTTPError as exc:
+        return ServerStatus(False, f"cannot reach `{url}`: {type(exc).__name__} ({exc})")
+    if response.status_code != 200:
+        return ServerStatus(False, f"`{url}` answered HTTP {response.status_code}")
+    try:
+        names = tuple(str(m.get("id")) for m in response.json().get("data", []))
+    except (ValueError, AttributeError):
+        return ServerStatus(False, f"`{url}` did not answer with an OpenAI-style model list")
+    served = ", ".join(names) or "no models listed"
+    return ServerStatus(True, f"server is up; serving: {served}", names)
+
+
+def local_model_name() -> str:
+    try:
+        from agent.local_model import default_model_name
+    except ImportError:
+        return "(unavailable)"
+    return default_model_name()
+
+
+def local_model_status() -> tuple[bool, str]:
+    """Is the local CPU model on disk? The message says how to fetch it when it is not."""
+    try:
+        from agent.local_model import is_fetched
+    except ImportError:
+        return False, "the local model support is not installed"
+    name = local_model_name()
+    if is_fetched(name):
+        return True, f"{name} is ready"
+    return False, f"{name} is not downloaded yet: run `python -m agent.local_model fetch {name}`"
+
+
+def injected_model(env: dict[str, str] | None = None) -> Any | None:
+    """The model named by TABLEPILOT_APP_MODEL, for tests and demos ("scripted:<path>")."""
+    spec = (os.environ if env is None else env).get(MODEL_ENV, "").strip()
+    if not spec:
+        return None
+    kind, _, arg = spec.partition(":")
+    if kind != "scripted" or not arg:
+        raise ValueError(f"{MODEL_ENV} must look like 'scripted:<path to JSON>', not {spec!r}")
+    from agent.models.scripted import ScriptedChatModel
+
+    # A JSON list of turns: a string (a text reply), {"tool": name, "args": {...}}, or
+    # {"content": ..., "tool_calls": [{"name", "args"}]} (see agent.models.scripted).
+    turns = json.loads(Path(arg).read_text(encoding="utf-8"))
+    return ScriptedChatModel(turns, name="scripted")
+
+
+def agent_options(settings: ModelSettings) -> dict[str, Any]:
+    """TableAgent's model arguments for these settings (an injected model wins)."""
+    injected = injected_model()
+    if injected is not None:
+        return {"model": injected}
+    if settings.backend == "server":
+        # An empty model name: the agent uses the first model the server lists.
+        return {"base_url": settings.base_url, "model_name": settings.model_name or None,
+                "api_key": settings.api_key or None}
+    return {"local": True}
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def upload_limits() -> Limits:
+    return Limits()
+
+
+def file_key(name: str, data: bytes) -> str:
+    return name + ":" + hashlib.sha256(data).hexdigest()[:16]
+
+
+def save_upload(name: str, data: bytes, folder: Path, *, limits: Limits | None = None) -> Path:
+    """Check an upload's type and size, then keep a private copy of it (never written again)."""
+    limits = limits or upload_limits()
+    display = Path(name).name or "upload"
+    suffix = Path(display).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise UnsupportedFormatError(
+            f"unsupported file type {('.' + suffix) if suffix else '(none)'}; "
+            f"tablepilot reads {', '.join('.' + f for f in FORMATS)}",
+            source=display,
+        )
+    if len(data) > limits.max_file_bytes:
+        raise LimitExceededError(
+            f"the file is {len(data) / 2**20:.1f} MiB; the limit is "
+            f"{limits.max_file_bytes / 2**20:.0f} MiB",
+            source=display,
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / display
+    path.write_bytes(data)
+    path.chmod(0o444)  # the original upload is never changed
+    return path
+
+
+# ---------------------------------------------------------------- the conversation
+
+
+@dataclass
+class Turn:
+    """One question and what came back: an Answer, or the error that stopped it."""
+
+    question: str
+    answer: Answer | None = None
+    error: str | None = None
+
+
+@dataclass
+class AppState:
+    """Everything the page keeps for one browser session."""
+
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tablepilot-app-")))
+    settings: ModelSettings = field(default_factory=ModelSettings.from_env)
+    source_key: str | None = None
+    source_name: str = ""
+    upload_path: Path | None = None
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    workbook: Workbook | None = None  # as first opened (with the person's corrections)
+    session: Session | None = None
+    model_desc: str = ""
+    load_error: str | None = None
+    session_error: str | None = None
+    notice: str | None = None
+    turns: list[Turn] = field(default_factory=list)
+    loads: int = 0
+    sessions: int = 0
+    _diffs: dict[tuple[int, int], list[Any]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # The browser session ends -> Streamlit drops this object -> its files go too.
+        weakref.finalize(self, shutil.rmtree, str(self.workdir), True)
+
+    # -- loading
+
+    def load(self, name: str, data: bytes) -> bool:
+        """Open an upload (or the example); on a user error keep its message and return False."""
+        from table_io.errors import TableIOError
+
+        key = file_key(name, data)
+        if key == self.source_key:
+            return self.load_error is None
+        self.reset()
+        self.source_key, self.source_name = key, name
+        self.loads += 1
+        try:
+            self.upload_path = save_upload(name, data, self.workdir / f"upload-{self.loads}")
+            self.workbook = open_workbook(self.upload_path, limits=upload_limits())
+            self.start_session()
+        except TableIOError as exc:
+            self.load_error = str(exc)
+        except Exception as exc:  # a reader bug must not become a traceback on the page
+            self.load_error = f"{name}: could not be read ({type(exc).__name__}: {exc})"
+        if self.load_error:
+            self.workbook = self.session = None
+            return False
+        return True
+
+    def load_example(self) -> bool:
+        return self.load(EXAMPLE_WORKBOOK.name, EXAMPLE_WORKBOOK.read_bytes())
+
+    def reset(self) -> None:
+        self.source_key = self.upload_path = self.workbook = self.session = None
+        self.source_name, self.load_error, self.notice = "", None, None
+        self.session_error = None
+        self.overrides, self.turns = {}, []
+
+    def start_session(self, source: Path | None = None) -> None:
+        """A fresh chat session on the upload (or the corrected workbook), edits held for review."""
+        from agent import TableAgent
+
+        if self.upload_path is None or self.workbook is None:
+            return
+        self.sessions += 1
+        work = self.workdir / f"session-{self.sessions}"
+        self.session, self.session_error = None, None
+        try:
+            source = source or self.chat_source(work)
+            options = agent_options(self.settings)
+            self.model_desc = ("scripted model" if "model" in options else self.settings.label())
+            agent = TableAgent(**options)
+            self.session = agent.chat(source, auto_apply=False, workdir=work)
+            self._sync_overrides()
+        except Exception as exc:  # the model or agent cannot start: the workbook stays shown
+            self.session_error = f"the chat cannot start: {type(exc).__name__}: {exc}"
+
+    def chat_source(self, work: Path) -> Path:
+        """The file the chat works on: the upload, or for Parquet (which versions cannot
+        write) a CSV copy of it, so edits have somewhere to go."""
+        assert self.upload_path is not None
+        if self.upload_path.suffix.lower() != ".parquet":
+            return self.upload_path
+        import pandas as pd
+
+        work.mkdir(parents=True, exist_ok=True)
+        target = work / (self.upload_path.stem + ".csv")
+        pd.read_parquet(self.upload_path).to_csv(target, index=False)
+        self.notice = "Parquet files are read-only: edits are made to a copy, downloaded as .xlsx"
+        return target
+
+    def restart(self) -> None:
+        """Start the chat again (new model settings); the loaded workbook stays."""
+        if self.workbook is not None:
+            edited = self.session is not None and self.version > 0
+            source = self.session.workbook_path if edited and self.session else None
+            self.turns = []
+            self.start_session(source)
+
+    def model_label(self) -> str:
+        return self.model_desc or self.settings.label()
+
+    # -- corrections to what the detector found
+
+    def correct_table(self, table: str, *, range: str | None, header_rows: list[int] | None) -> None:
+        """Re-cut one table with a person's range and header rows (table_io's overrides).
+
+        Raises table_io's OverrideError (a TableIOError) when the correction does not fit.
+        """
+        override: dict[str, Any] = {}
+        if range:
+            override["range"] = range.strip().upper()
+        if header_rows is not None:
+            override["header_rows"] = header_rows
+        if not override or self.upload_path is None:
+            return
+        overrides = {**self.overrides, table: override}
+        path = Path(self.session.workbook_path) if self.session else self.upload_path
+        corrected = open_workbook(path, limits=upload_limits(), overrides=overrides)
+        self.overrides = overrides
+        if self.version == 0:
+            self.workbook = corrected
+        self._set_session_workbook(corrected)
+        self.notice = f"Table {table} re-read as {override.get('range', 'before')}"
+
+    def _set_session_workbook(self, workbook: Workbook) -> None:
+        # The session re-opens its file after every version change; corrections are laid on
+        # top of that here (the tools read session.workbook on every turn).
+        if self.session is not None:
+            self.session._workbook = workbook
+
+    def _sync_overrides(self) -> None:
+        """After apply/undo/redo: lay the corrections on the new version again."""
+        from table_io.errors import TableIOError
+
+        if not self.overrides or self.session is None:
+            return
+        try:
+            corrected = open_workbook(self.session.workbook_path, limits=upload_limits(),
+                                      overrides=self.overrides)
+        except TableIOError as exc:
+            self.overrides = {}
+            self.notice = f"Your table corrections no longer fit this version and were dropped: {exc}"
+            return
+        self._set_session_workbook(corrected)
+
+    def change_version(self, method: str) -> str:
+        """apply_pending / discard_pending / undo / redo; a message for the person."""
+        if self.session is None:
+            return "open a workbook first"
+        try:
+            getattr(self.session, method)()
+        except Exception as exc:
+            return f"{method.replace('_', ' ')} failed: {exc}"
+        self._sync_overrides()
+        done = {"apply_pending": "Applied", "discard_pending": "Discarded the proposed change",
+                "undo": "Undone", "redo": "Redone"}[method]
+        return f"{done}: now at version {self.version}"
+
+    # -- asking
+
+    def ask(self, question: str, *, on_step: Any = None, on_text: Any = None) -> Turn:
+        """Send a question; a failure is kept as the turn's error, never raised to the page."""
+        turn = Turn(question)
+        if self.session is None:
+            turn.error = "open a workbook first"
+        else:
+            try:
+                turn.answer = self.session.send(question, on_step=on_step, on_text=on_text)
+            except Exception as exc:  # the page shows it; the session stays usable
+                turn.error = f"{type(exc).__name__}: {exc}"
+        self.turns.append(turn)
+        return turn
+
+    # -- the workbook's versions
+
+    @property
+    def pending(self) -> Any | None:
+        """The edit the model proposed, waiting for apply or discard (actions + changes)."""
+        return self.session.pending if self.session else None
+
+    @property
+    def current_workbook(self) -> Workbook | None:
+        return self.session.workbook if self.session else self.workbook
+
+    @property
+    def version(self) -> int:
+        return self.session.versions.version if self.session else 0
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self.session and self.session.versions.can_undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self.session and self.session.versions.can_redo)
+
+    def version_changes(self) -> list[Any]:
+        """The cell changes that made the current version from the one it was made from."""
+        if self.session is None or self.version == 0:
+            return []
+        store = self.session.versions
+        key = (self.sessions, self.version)
+        if key not in self._diffs:
+            parent = store.versions[self.version]["parent"]
+            self._diffs[key] = [] if parent is None else store.diff(parent, self.version)
+        return self._diffs[key]
+
+    def download_name(self) -> str:
+        suffix = self.session.workbook_path.suffix if self.session else ".xlsx"
+        stem = Path(self.source_name).stem or "workbook"
+        return f"{stem}-v{self.version}{suffix}"

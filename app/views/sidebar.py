@@ -1,0 +1,104 @@
+"""Sidebar: choose the file (upload or the example) and the model that answers."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from app.state import (
+    EXAMPLE_WORKBOOK,
+    FORMATS,
+    MODEL_ENV,
+    AppState,
+    ModelSettings,
+    check_server,
+    local_model_status,
+    upload_limits,
+)
+
+
+def upload_limit_mb() -> int:
+    """Our own limit (table_io's), never above Streamlit's server.maxUploadSize."""
+    ours = max(1, upload_limits().max_file_bytes // 2**20)
+    try:
+        server = int(st.get_option("server.maxUploadSize"))
+    except (RuntimeError, TypeError, ValueError):
+        server = ours
+    return min(ours, server)
+
+
+def source_panel(state: AppState) -> None:
+    st.header("Workbook")
+    limit = upload_limit_mb()
+    uploaded = st.file_uploader(
+        "Upload a workbook",
+        type=list(FORMATS),
+        key="upload",
+        max_upload_size=limit,
+        help=f"{', '.join('.' + f for f in FORMATS)}; up to {limit} MB. "
+        "The file is copied; the copy you upload is never changed.",
+    )
+    if uploaded is not None and uploaded.file_id != st.session_state.get("upload_seen"):
+        st.session_state["upload_seen"] = uploaded.file_id
+        with st.spinner(f"Reading {uploaded.name} ..."):
+            state.load(uploaded.name, uploaded.getvalue())
+    if st.button(f"Open the example ({EXAMPLE_WORKBOOK.name})", key="example"):
+        with st.spinner("Reading the example ..."):
+            state.load_example()
+    if state.workbook is not None:
+        wb = state.workbook
+        st.caption(f"**{state.source_name}**: {len(wb.sheets)} sheet(s), {len(wb.tables)} table(s)")
+
+
+def model_panel(state: AppState) -> None:
+    st.header("Model")
+    if os.environ.get(MODEL_ENV):
+        st.info(f"A scripted model answers ({MODEL_ENV} is set).")
+        return
+    current = state.settings
+    choice = st.radio(
+        "Backend",
+        ["local", "server"],
+        index=0 if current.backend == "local" else 1,
+        format_func=lambda b: "Local CPU model" if b == "local" else "vLLM / OpenAI-compatible server",
+        key="backend",
+    )
+    if choice == "server":
+        base_url = st.text_input("Server URL", value=current.base_url, key="base_url",
+                                 help="e.g. http://127.0.0.1:8000/v1 (vllm serve MODEL)")
+        model_name = st.text_input("Model name", value=current.model_name, key="model_name",
+                                   help="as the server names it; empty: the first it serves")
+        api_key = st.text_input("API key (optional)", value=current.api_key, type="password",
+                                key="api_key")
+        wanted = ModelSettings("server", base_url.strip(), model_name.strip(), api_key)
+        server_status(wanted)
+    else:
+        wanted = ModelSettings("local", current.base_url, current.model_name, current.api_key)
+        ok, message = local_model_status()
+        (st.success if ok else st.warning)(message)
+    if wanted != current:
+        if state.session is None or not state.turns:
+            state.settings = wanted
+            state.restart()
+        elif st.button("Use this model (starts the chat again)", key="apply_model"):
+            state.settings = wanted
+            state.restart()
+            st.rerun()
+    if state.session is not None:
+        st.caption(f"Answering: {state.model_label()}")
+
+
+def server_status(settings: ModelSettings) -> None:
+    """Check the server once per URL (and on demand): GET {base_url}/models, 2 s timeout."""
+    cache: dict[str, tuple[bool, str]] = st.session_state.setdefault("server_checks", {})
+    url = settings.base_url
+    if st.button("Check server", key="check_server") or url not in cache:
+        status = check_server(url, timeout_s=2.0, api_key=settings.api_key)
+        if status.ok and not settings.model_name and status.models:
+            message = f"{status.message} (using {status.models[0]})"
+        else:
+            message = status.message
+        cache[url] = (status.ok, message)
+    ok, message = cache[url]
+    (st.success if ok else st.error)(message)

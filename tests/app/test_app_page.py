@@ -1,0 +1,256 @@
+"""The page through Streamlit's AppTest: upload, bad uploads, a question, an edit end to end.
+
+The model is the only double (a scripted model named by TABLEPILOT_APP_MODEL); the workbook,
+table detection, DuckDB and the versions are real.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from app.state import EXAMPLE_WORKBOOK, EXAMPLES, MODEL_ENV
+
+PAGE = str(Path(__file__).resolve().parents[2] / "app" / "streamlit_app.py")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+DIFF_COLUMNS = ["sheet", "cell", "change", "before", "after"]
+QUESTION = "Which region sold the most in Q4?"
+EDIT = "Add a Year column with each region's total"
+SCRIPT = EXAMPLES / "scripted_demo.json"  # the model's turns for QUESTION, then EDIT
+
+
+@pytest.fixture
+def script(monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(MODEL_ENV, f"scripted:{SCRIPT}")
+    return SCRIPT
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The bytes Streamlit was given for each download button, by download file name."""
+    seen: dict[str, bytes] = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self: Any, path_or_data: Any, mimetype: str, kind: Any,
+               filename: str | None = None) -> str:
+        if filename and isinstance(path_or_data, bytes):
+            seen[filename] = path_or_data
+        return real(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return seen
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = XLSX) -> AppTest:
+    at.file_uploader(key="upload").set_value((name, data, mime)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_the_page_starts_with_an_upload_and_the_example(script: Path) -> None:
+    at = start()
+    assert at.file_uploader(key="upload").allowed_type == [
+        ".xlsx", ".xlsm", ".xls", ".ods", ".csv", ".tsv", ".parquet"]
+    assert "Upload a workbook" in texts(at)
+    at.button(key="example").click().run()
+    assert not at.exception and not at.error
+    assert at.expander[0].label.startswith("Workbook: sales_2025.xlsx · 2 sheet(s) · 2 table(s)")
+
+
+def test_upload_shows_sheets_tables_columns_and_previews(script: Path) -> None:
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    assert not at.error
+    assert [t.label for t in at.tabs] == ["Regions", "Orders"]
+    shown = texts(at)
+    assert "**regions** · `Regions!A3:G9` · header row(s) 3 · 5 rows × 7 columns" in shown
+    assert "**orders** · `Orders!A2:G39` · header row(s) 2 · 36 rows × 7 columns" in shown
+    assert "total row(s) 9 kept out of the data" in shown
+    columns, preview = (frame.value for frame in at.tabs[0].dataframe)
+    assert columns.set_index("column").loc["Q4", "type"] == "integer"
+    assert preview["Region"].tolist() == ["North", "South", "East", "West", "Central"]
+
+
+def test_csv_ods_and_parquet_uploads_are_read_too(script: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"city": ["Oslo", "Lima", "Pune"], "people": [709_000, 10_000_000, 7_000_000]})
+    frame.to_parquet(tmp_path / "cities.parquet")
+    frame.to_excel(tmp_path / "cities.ods", index=False, engine="odf")
+    for name, data in [("cities.csv", frame.to_csv(index=False).encode()),
+                       ("cities.ods", (tmp_path / "cities.ods").read_bytes()),
+                       ("cities.parquet", (tmp_path / "cities.parquet").read_bytes())]:
+        at = upload(start(), name, data, "application/octet-stream")
+        assert not at.error, [e.value for e in at.error]
+        assert f"Workbook: {name} · 1 sheet(s) · 1 table(s)" in at.expander[0].label
+        assert "3 rows × 2 columns" in texts(at)
+
+
+@pytest.mark.parametrize(("name", "data", "message"), [
+    ("broken.xlsx", b"this is not a workbook", "broken.xlsx: has a .xlsx name but its content"),
+    ("empty.csv", b"", "empty.csv: file is empty"),
+    ("cut.xlsx", EXAMPLE_WORKBOOK.read_bytes()[:3000], "cut.xlsx: is a damaged or truncated"),
+])
+def test_a_bad_upload_shows_table_ios_message_not_a_traceback(
+        script: Path, name: str, data: bytes, message: str) -> None:
+    at = upload(start(), name, data)
+    assert [e.value for e in at.error] == [at.error[0].value]
+    assert at.error[0].value.startswith(message)
+    assert not at.chat_input  # nothing to chat with
+
+
+def test_a_question_is_answered_with_its_value_cells_and_steps(script: Path) -> None:
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not at.exception and not at.error
+    user, assistant = at.chat_message
+    assert user.markdown[0].value == QUESTION
+    said = "\n".join(m.value for m in assistant.markdown)
+    assert "North" in said and "**Value:** North (text)" in said
+    assert "**Tables:** `regions`" in said and "`Regions!F4`" in said
+    assert "Answered by scripted" in "\n".join(c.value for c in assistant.caption)
+    steps = assistant.expander[0]
+    assert steps.label == "Steps (1)"
+    assert steps.code[0].value == "SELECT Region, Q4 FROM regions ORDER BY Q4 DESC"
+    result = steps.dataframe[0].value
+    assert result.iloc[0].tolist() == ["North", 341900]
+    charts = assistant.get("vega_lite_chart")  # a few labelled numbers get a bar chart
+    assert len(charts) == 1
+    spec = json.loads(charts[0].proto.spec)
+    assert spec["mark"]["type"] == "bar" and spec["encoding"]["y"]["field"] == "Region"
+
+
+def test_an_edit_is_reviewed_applied_undone_and_downloaded(
+        script: Path, downloads: dict[str, bytes]) -> None:
+    original = EXAMPLE_WORKBOOK.read_bytes()
+    at = upload(start(), "sales.xlsx", original)
+    at.chat_input[0].set_value(QUESTION).run()
+    at.chat_input[0].set_value(EDIT).run()
+    assert not at.exception and not at.error
+    diff = pending_diff(at)
+    assert diff is not None
+    rows = {(r.cell, r.change): r.after for r in diff.itertuples()}
+    assert rows[("H3", "value")] == "Year" and rows[("H4", "formula")] == "=SUM(C4:F4)"
+    assert rows[("H4", "value")] == "1403600"
+    assert at.button(key="undo").disabled and "Version 0 (original)" in texts(at)
+
+    at.button(key="apply").click().run()
+    assert not at.exception
+    assert "Applied: now at version 1" in [i.value for i in at.info]
+    assert pending_diff(at) is None
+    book = openpyxl.load_workbook(io.BytesIO(downloads["sales-v1.xlsx"]))
+    assert book["Regions"]["H3"].value == "Year"
+    assert book["Regions"]["H4"].value == "=SUM(C4:F4)"
+    assert at.download_button(key="download").label == "Download .xlsx"
+    applied = next(e for e in at.expander if e.label.startswith("What changed in version 1"))
+    assert applied.label == "What changed in version 1 (11 cell changes)"
+    assert applied.dataframe[0].value["cell"].tolist()[:3] == ["H3", "H4", "H4"]
+
+    at.button(key="undo").click().run()
+    assert "Undone: now at version 0" in [i.value for i in at.info]
+    book = openpyxl.load_workbook(io.BytesIO(downloads["sales-v0.xlsx"]))
+    assert book["Regions"]["H3"].value is None
+    at.button(key="redo").click().run()
+    assert "Redone: now at version 1" in [i.value for i in at.info]
+
+    state = at.session_state["tablepilot"]
+    assert state.upload_path.read_bytes() == original  # the upload is never changed
+    csv = downloads["regions.csv"].decode().splitlines()  # the table as it is now
+    assert csv[0] == "Region,Manager,Q1,Q2,Q3,Q4,Target,Year"
+    assert csv[1].startswith("North,") and csv[1].endswith(",1403600")
+
+
+def pending_diff(at: AppTest) -> Any:
+    """The diff table of the "Proposed change" panel, if the page shows one."""
+    stack: list[Any] = [at.main]
+    while stack:
+        block = stack.pop()
+        children = list(getattr(block, "children", {}).values())
+        if any(getattr(c, "type", "") == "subheader" and c.value == "Proposed change"
+               for c in children):
+            return block.dataframe[0].value
+        stack.extend(c for c in children if hasattr(c, "children"))
+    return None
+
+
+def test_a_proposed_edit_can_be_discarded(script: Path) -> None:
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    at.chat_input[0].set_value(QUESTION).run()
+    at.chat_input[0].set_value(EDIT).run()
+    at.button(key="discard").click().run()
+    assert "Discarded the proposed change: now at version 0" in [i.value for i in at.info]
+    assert pending_diff(at) is None
+
+
+def test_a_corrected_table_is_what_the_agent_queries(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    count = [{"tool": "sql", "args": {"query": "SELECT COUNT(*) AS n FROM orders"}},
+             {"tool": "final_answer", "args": {"answer": 10}}]
+    (tmp_path / "count.json").write_text(json.dumps(count))
+    monkeypatch.setenv(MODEL_ENV, f"scripted:{tmp_path / 'count.json'}")
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    at.text_input(key="range-orders").set_value("A2:G12")
+    at.button(key="FormSubmitter:fix-orders-Re-read the table").click().run()
+    assert not at.exception and not at.error
+    assert "**orders** · `Orders!A2:G12` · header row(s) 2 · 10 rows × 7 columns" in texts(at)
+    at.chat_input[0].set_value("How many orders?").run()
+    steps = at.chat_message[1].expander[0]
+    assert steps.dataframe[0].value["n"].tolist() == [10]
+
+
+def test_a_bad_correction_is_refused_with_a_message(script: Path) -> None:
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    at.text_input(key="range-orders").set_value("G2")
+    at.button(key="FormSubmitter:fix-orders-Re-read the table").click().run()
+    assert not at.exception
+    assert "a range looks like A3:G9" in at.error[0].value
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_server_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MODEL_ENV, raising=False)
+    monkeypatch.delenv("TABLEPILOT_BASE_URL", raising=False)
+    at = start()
+    at.radio(key="backend").set_value("server").run()
+    at.text_input(key="base_url").set_value(f"http://127.0.0.1:{_closed_port()}/v1").run()
+    assert not at.exception
+    assert any("cannot reach" in e.value for e in at.error)
+
+
+def test_a_failing_model_is_reported_in_the_chat_not_as_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "empty.json").write_text("[]")  # the model fails on its first call
+    monkeypatch.setenv(MODEL_ENV, f"scripted:{tmp_path / 'empty.json'}")
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not at.exception
+    assistant = at.chat_message[1]
+    shown = [w.value for w in assistant.warning] + [e.value for e in assistant.error]
+    assert any("script exhausted" in text for text in shown), shown
+    at.chat_input[0].set_value("again?").run()  # the page and session stay usable
+    assert not at.exception and len(at.chat_message) == 4
