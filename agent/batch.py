@@ -1,0 +1,216 @@
+"""Batch table QA: bounded concurrency (threads, so a vLLM server batches the requests), results
+streamed as they finish, each appended to a JSONL file (flushed and fsynced), and an interrupted
+run resumed without redoing the items already written.
+
+A process killed mid-write leaves at most one partial last line; on resume it is cut off before
+anything new is appended, so the file stays one valid JSON object per line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from agent.answer import Answer
+from table_io.errors import TableIOError
+from table_io.model import Workbook
+
+if TYPE_CHECKING:
+    from agent.core import TableAgent
+
+_RESERVED = {"id", "answer", "source", "question"}
+
+
+def read_done(path: Path) -> dict[str, dict[str, Any]]:
+    """The records already in ``path`` by id, cutting off a partial last line first."""
+    done: dict[str, dict[str, Any]] = {}
+    if not path.exists():
+        return done
+    with path.open("rb+") as fh:
+        data = fh.read()
+        if data and not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            fh.truncate(cut)
+            data = data[:cut]
+    for line in data.splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and "id" in record:
+            done[str(record["id"])] = record
+    return done
+
+
+def load_items(path: str | Path) -> list[dict[str, Any]]:
+    """Items from a JSONL file: one ``{"id", "source", "question", ...}`` object per line.
+    A relative ``source`` is taken relative to the file's folder when it exists there."""
+    path = Path(path)
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}:{n}: not valid JSON: {exc}") from None
+        if not isinstance(item, dict) or "question" not in item or "source" not in item:
+            raise ValueError(f"{path}:{n}: each line needs 'source' and 'question'")
+        item.setdefault("id", str(n))
+        src = item["source"]
+        if isinstance(src, str) and not Path(src).is_absolute() and (path.parent / src).exists():
+            item["source"] = str(path.parent / src)
+        items.append(item)
+    return items
+
+
+class WorkbookCache:
+    """Opened workbooks by source path, shared by the batch's threads (WikiTQ asks many
+    questions of one table); a load failure is cached too, so it is reported per item."""
+
+    def __init__(self, max_items: int = 64) -> None:
+        self.max_items = max_items
+        self._items: dict[str, Workbook | TableIOError] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()
+
+    def get(self, source: Any) -> Workbook:
+        if isinstance(source, Workbook):
+            return source
+        if not isinstance(source, str | os.PathLike):
+            from table_io import open_workbook
+
+            return open_workbook(source)
+        key = str(Path(source).resolve())
+        with self._lock:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            hit = self._items.get(key)
+            if hit is None:
+                from table_io import open_workbook
+
+                try:
+                    hit = open_workbook(source)
+                except TableIOError as exc:
+                    hit = exc
+                with self._lock:
+                    if len(self._items) >= self.max_items:
+                        self._items.pop(next(iter(self._items)))
+                    self._items[key] = hit
+        if isinstance(hit, TableIOError):
+            raise hit
+        return hit
+
+
+def _record(item: dict[str, Any], answer: Answer) -> dict[str, Any]:
+    record: dict[str, Any] = {"id": item["id"], "question": item["question"],
+                              "source": str(item["source"]) if not isinstance(
+                                  item["source"], str) else item["source"]}
+    record.update({k: v for k, v in item.items() if k not in _RESERVED and _is_json(v)})
+    record["answer"] = answer.to_dict()
+    return record
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _append(fh: IO[str], record: dict[str, Any]) -> None:
+    fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+    fh.flush()
+    os.fsync(fh.fileno())
+
+
+def _answer_one(agent: TableAgent, cache: WorkbookCache, item: dict[str, Any]) -> Answer:
+    question = str(item["question"])
+    try:
+        workbook = cache.get(item["source"])
+    except TableIOError as exc:
+        return Answer(question=question, value=None, text=f"Could not open the workbook: {exc}",
+                      status="error", stop_reason=f"workbook failed to load: {exc}")
+    try:
+        return agent.ask_workbook(workbook, question)
+    except Exception as exc:  # one bad item must not end the batch
+        return Answer(question=question, value=None, text=f"Failed: {type(exc).__name__}: {exc}",
+                      status="error", stop_reason=f"{type(exc).__name__}: {exc}")
+
+
+def run_batch(agent: TableAgent, items: Iterable[dict[str, Any]], *, concurrency: int = 8,
+              out: str | Path | None = None,
+              progress: bool = True) -> Iterator[tuple[Any, Answer]]:
+    """Yield ``(id, Answer)`` for every item not already in ``out``, as they finish."""
+    todo = []
+    for n, item in enumerate(items):
+        item = dict(item)
+        item.setdefault("id", str(n))
+        todo.append(item)
+    ids = [str(i["id"]) for i in todo]
+    if len(set(ids)) != len(ids):
+        raise ValueError("batch items need unique ids")
+    out_path = Path(out) if out is not None else None
+    done = read_done(out_path) if out_path is not None else {}
+    pending = [i for i in todo if str(i["id"]) not in done]
+    if pending and agent.backend.kind == "local":
+        concurrency = 1  # the llama.cpp server answers one request at a time; queued requests
+        # would spend their time budget waiting
+    return _drive(agent, pending, len(todo), len(todo) - len(pending), concurrency, out_path,
+                  progress)
+
+
+def _drive(agent: TableAgent, pending: list[dict[str, Any]], total: int, already: int,
+           concurrency: int, out_path: Path | None, progress: bool) -> Iterator[tuple[Any, Answer]]:
+    cache = WorkbookCache()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, initial=already, unit="q", desc="batch", dynamic_ncols=True)
+    fh = None
+    if out_path is not None:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
+        fh = out_path.open("a", encoding="utf-8")
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="tablepilot")
+    queue_iter = iter(pending)
+    running: dict[Future[Answer], dict[str, Any]] = {}
+
+    def submit_next() -> bool:
+        item = next(queue_iter, None)
+        if item is None:
+            return False
+        running[pool.submit(_answer_one, agent, cache, item)] = item
+        return True
+
+    try:
+        for _ in range(max(1, concurrency)):
+            if not submit_next():
+                break
+        while running:
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for future in finished:
+                item = running.pop(future)
+                answer = future.result()
+                if fh is not None:
+                    _append(fh, _record(item, answer))
+                if bar is not None:
+                    bar.update(1)
+                submit_next()
+                yield item["id"], answer
+    finally:
+        for future in running:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if fh is not None:
+            fh.close()
+        if bar is not None:
+            bar.close()

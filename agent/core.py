@@ -1,0 +1,153 @@
+"""TableAgent: the public Python API (ask, chat, batch)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from agent.answer import Answer
+from agent.informer import informer_for
+from agent.loop import Limits, OnStep, OnText, Run, TurnContext
+from agent.models import Backend, resolve
+from agent.retriever import Retriever
+from agent.toolset import SqlPool, ToolFactory, close_tools, default_tools, find_tool
+from agent.view import packed_view
+from table_io import open_workbook
+from table_io.model import Workbook
+
+if TYPE_CHECKING:
+    from agent.session import Session
+
+Strategy = Literal["agent", "direct", "sql_once"]
+STRATEGIES = ("agent", "direct", "sql_once")
+
+
+class TableAgent:
+    """Answers questions about tables, and edits workbooks, with a tool-calling LLM.
+
+    ``model``: any LangChain chat model (native tool calls when it supports ``bind_tools``,
+    else the text protocol), a ``Backend``, a model name served at ``base_url``, ``"local:NAME"``,
+    or None: ``TABLEPILOT_BASE_URL``/``TABLEPILOT_MODEL`` when set, else the local CPU model.
+    ``strategy``: "agent" (the tool loop), or the baselines "direct" (packed table and question
+    in one call, no tools) and "sql_once" (one-shot text-to-SQL, executed).
+    """
+
+    def __init__(self, model: Any = None, *, max_steps: int = 8, max_tokens: int = 60_000,
+                 timeout_s: float = 300.0, strategy: Strategy = "agent",
+                 tools: ToolFactory | None = None, base_url: str | None = None,
+                 model_name: str | None = None, api_key: str | None = None,
+                 local: str | bool | None = None, tool_mode: str | None = None,
+                 view_tokens: int = 1500, python: bool = True, examples: int = 2,
+                 informer: bool = True, max_errors: int = 4) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+        self.strategy: Strategy = strategy
+        self.limits = Limits(max_steps=max_steps, max_tokens=max_tokens, timeout_s=timeout_s,
+                             view_tokens=view_tokens, max_errors=max_errors)
+        self.tool_factory = tools
+        self.python = python
+        self.examples = examples
+        self.use_informer = informer
+        self._model_spec: dict[str, Any] = dict(model=model, base_url=base_url,
+                                                model_name=model_name, api_key=api_key,
+                                                local=local, tool_mode=tool_mode)
+        self._backend: Backend | None = None
+        self._sql_pool = SqlPool()
+        self._lock = threading.Lock()
+
+    # ---------------------------------------------------------------- model
+
+    @property
+    def backend(self) -> Backend:
+        """The chat model, resolved (and for the local model, started) on first use."""
+        with self._lock:
+            if self._backend is None:
+                self._backend = resolve(**self._model_spec, timeout_s=self.limits.timeout_s)
+            return self._backend
+
+    @property
+    def model_name(self) -> str:
+        return self.backend.name
+
+    # ---------------------------------------------------------------- helpers
+
+    @staticmethod
+    def open(source: Any) -> Workbook:
+        """A Workbook from a path, bytes-less source, DataFrame or Workbook."""
+        return source if isinstance(source, Workbook) else open_workbook(source)
+
+    def make_tools(self, workbook: Workbook, versions: Any = None, *,
+                   pooled: bool = False) -> list[Any]:
+        if self.tool_factory is not None:
+            return list(self.tool_factory(workbook))
+        return default_tools(workbook, versions=versions, python=self.python,
+                             sql_pool=self._sql_pool if pooled else None)
+
+    def release_tools(self, workbook: Workbook, tools: list[Any], *, pooled: bool) -> None:
+        """Pooled SQL tools go back to the pool; every other tool is closed."""
+        sql = find_tool(tools, "sql") if pooled and self.tool_factory is None else None
+        if sql is not None:
+            self._sql_pool.release(workbook, sql)
+        close_tools([t for t in tools if t is not sql])
+
+    def close(self) -> None:
+        """Close the pooled SQL catalogs (the local model server stops at exit)."""
+        self._sql_pool.close()
+
+    def context(self, workbook: Workbook, question: str, tools: list[Any],
+                history: list[Any] | None = None) -> tuple[TurnContext, Any]:
+        view = packed_view(workbook, question, budget_tokens=self.limits.view_tokens)
+        informer = informer_for(workbook, find_tool(tools, "sql")) if self.use_informer else None
+        notes = informer.notes(question) if informer is not None else ""
+        ctx = TurnContext(view_text=view.text, informer_notes=notes, history=list(history or []),
+                          view_tables=view.tables,
+                          schema={t.name: list(t.columns) for t in workbook.tables})
+        return ctx, informer
+
+    # ---------------------------------------------------------------- API
+
+    def ask(self, source: Any, question: str, *, on_step: OnStep | None = None,
+            on_text: OnText | None = None) -> Answer:
+        """Answer one question about ``source`` (a path, a DataFrame or a Workbook)."""
+        workbook = self.open(source)
+        return self.ask_workbook(workbook, question, on_step=on_step, on_text=on_text)
+
+    def ask_workbook(self, workbook: Workbook, question: str, *, on_step: OnStep | None = None,
+                     on_text: OnText | None = None) -> Answer:
+        started = time.monotonic()
+        backend = self.backend
+        if self.strategy != "agent":
+            from agent import baselines
+
+            return baselines.run(self.strategy, backend, workbook, question, self.limits)
+        tools = self.make_tools(workbook, pooled=True)
+        try:
+            ctx, informer = self.context(workbook, question, tools)
+            run = Run(backend, tools, question, context=ctx, limits=self.limits,
+                      informer=informer,
+                      retriever=Retriever(k=self.examples, mode=backend.tool_mode),
+                      on_step=on_step, on_text=on_text)
+            answer = run.execute()
+        finally:
+            self.release_tools(workbook, tools, pooled=True)
+        answer.duration_s = round(time.monotonic() - started, 6)
+        return answer
+
+    def chat(self, source: Any, *, auto_apply: bool = True,
+             workdir: str | Path | None = None) -> Session:
+        """A multi-turn session over a workbook, with versions, undo/redo and edits."""
+        from agent.session import Session
+
+        return Session(self, source, auto_apply=auto_apply, workdir=workdir)
+
+    def batch(self, items: Iterable[dict[str, Any]], *, concurrency: int = 8,
+              out: str | Path | None = None, progress: bool = True) -> Iterator[tuple[Any, Answer]]:
+        """Answer many ``{"id", "source", "question"}`` items concurrently; yields
+        ``(id, Answer)`` as they finish; with ``out``, appends each to a JSONL file and skips
+        the items already there (resume)."""
+        from agent.batch import run_batch
+
+        return run_batch(self, items, concurrency=concurrency, out=out, progress=progress)

@@ -1,0 +1,106 @@
+"""`tablepilot ask FILE "question"`: answer one question, show the steps and the model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--model / --base-url / --api-key / --local [NAME] / --tool-mode and the run limits."""
+    g = parser.add_argument_group("model")
+    g.add_argument("--model", default=None,
+                   help="model name at the endpoint (default: TABLEPILOT_MODEL, or the server's)")
+    g.add_argument("--base-url", default=None,
+                   help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 "
+                        "(default: TABLEPILOT_BASE_URL; without one, the local CPU model)")
+    g.add_argument("--api-key", default=None, help="default: TABLEPILOT_API_KEY")
+    g.add_argument("--local", nargs="?", const=True, default=None, metavar="NAME",
+                   help="use the local CPU model (llama.cpp), optionally naming it "
+                        "(qwen2.5-coder-1.5b, qwen2.5-coder-0.5b)")
+    g.add_argument("--tool-mode", choices=["native", "text"], default=None,
+                   help="native tool calls, or the text protocol (default: by backend)")
+    g.add_argument("--strategy", choices=["agent", "direct", "sql_once"], default="agent")
+    g.add_argument("--max-steps", type=int, default=8)
+    g.add_argument("--timeout", type=float, default=300.0, help="seconds per question")
+    g.add_argument("--no-python", action="store_true", help="do not offer the python tool")
+
+
+def agent_from_args(args: argparse.Namespace) -> Any:
+    from agent import TableAgent
+
+    return TableAgent(model=args.model if args.base_url or not args.local else None,
+                      base_url=args.base_url, api_key=args.api_key, local=args.local,
+                      model_name=args.model, tool_mode=args.tool_mode, strategy=args.strategy,
+                      max_steps=args.max_steps, timeout_s=args.timeout,
+                      python=not args.no_python)
+
+
+def print_step(console: Any, step: Any) -> None:
+    from rich.markup import escape
+
+    arg = next(iter(step.input.values()), "") if step.input else ""
+    shown = arg if isinstance(arg, str) else json.dumps(arg, ensure_ascii=False)
+    status = "[red]error[/red]" if step.error else "[green]ok[/green]"
+    console.print(f"[bold]{step.index}. {step.tool}[/bold] {status} "
+                  f"[dim]{step.duration_s * 1000:.0f} ms[/dim]")
+    console.print(f"  [cyan]{escape(shown[:800])}[/cyan]")
+    out = step.error or step.output
+    lines = out.splitlines()
+    for line in lines[:12]:
+        console.print(f"  [dim]{escape(line[:160])}[/dim]")
+    if len(lines) > 12:
+        console.print(f"  [dim]... {len(lines) - 12} more lines[/dim]")
+
+
+def print_answer(console: Any, answer: Any) -> None:
+    from rich.markup import escape
+
+    colour = "green" if answer.status == "ok" else "yellow"
+    console.print(f"\n[bold {colour}]{escape(answer.text)}[/bold {colour}]")
+    meta = [f"model: {answer.model}", f"{answer.duration_s:.1f}s",
+            f"tokens {answer.tokens_in}/{answer.tokens_out}"]
+    if answer.status != "ok":
+        meta.insert(0, f"status: {answer.status} ({answer.stop_reason})")
+    if answer.cells:
+        more = f" +{len(answer.cells) - 8}" if len(answer.cells) > 8 else ""
+        meta.append("cells: " + ", ".join(answer.cells[:8]) + more)
+    console.print(f"[dim]{escape(' | '.join(meta))}[/dim]")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("ask", help="answer one question about a workbook",
+                              description="Answer one question about a workbook or CSV file.")
+    p.add_argument("file", help="workbook or table file (.xlsx .xls .ods .csv .parquet ...)")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    p.add_argument("--quiet", "-q", action="store_true", help="print only the answer")
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from agent.models.local import LocalServerError
+    from table_io import open_workbook
+
+    console = Console(stderr=False, highlight=False)
+    workbook = open_workbook(args.file)
+    agent = agent_from_args(args)
+    try:
+        answer = agent.ask(workbook, args.question,
+                           on_step=None if args.quiet or args.json else
+                           (lambda s: print_step(console, s)))
+    except (LocalServerError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, default=str, indent=2))
+    elif args.quiet:
+        print(answer.text.splitlines()[0] if answer.text else "")
+    else:
+        print_answer(console, answer)
+    return 0 if answer.status == "ok" else 1

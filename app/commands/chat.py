@@ -1,0 +1,83 @@
+"""`tablepilot chat FILE`: a terminal session; /undo, /redo, /save PATH, /apply, /discard, /quit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from app.commands.ask import add_model_options, agent_from_args, print_answer, print_step
+
+HELP = ("commands: /undo  /redo  /save PATH  /apply  /discard  /history  /quit  "
+        "(anything else is a question or an edit request)")
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser("chat", help="chat with a workbook in the terminal (edits, undo)",
+                              description="A terminal chat over a workbook. " + HELP)
+    p.add_argument("file")
+    p.add_argument("--review", action="store_true",
+                   help="hold edits for /apply or /discard instead of applying them at once")
+    p.add_argument("--workdir", default=None, help="folder for the versions (default: temporary)")
+    add_model_options(p)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, input_fn: Any = input) -> int:
+    from rich.console import Console
+
+    from agent.models.local import LocalServerError
+    from table_io.errors import TableIOError
+
+    console = Console(highlight=False)
+    agent = agent_from_args(args)
+    session = agent.chat(args.file, auto_apply=not args.review, workdir=args.workdir)
+    console.print(f"[bold]tablepilot[/bold] chat over {args.file} "
+                  f"(tables: {', '.join(t.name for t in session.workbook.tables)})")
+    console.print(f"[dim]{HELP}[/dim]")
+    while True:
+        try:
+            line = input_fn("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            return 0
+        if not line:
+            continue
+        if line.startswith("/"):
+            command, _, rest = line.partition(" ")
+            try:
+                if command in ("/quit", "/exit", "/q"):
+                    return 0
+                if command == "/undo":
+                    console.print(f"now at version {session.undo()}")
+                elif command == "/redo":
+                    console.print(f"now at version {session.redo()}")
+                elif command == "/save":
+                    if not rest.strip():
+                        console.print("usage: /save PATH")
+                        continue
+                    console.print(f"saved {session.save(rest.strip())}")
+                elif command == "/apply":
+                    console.print(f"applied: version {session.apply_pending()}")
+                elif command == "/discard":
+                    session.discard_pending()
+                    console.print("discarded")
+                elif command == "/history":
+                    for entry in session.versions.history():
+                        console.print(str(entry))
+                else:
+                    console.print(HELP)
+            except (TableIOError, ValueError) as exc:
+                console.print(f"[red]{exc}[/red]")
+            continue
+        try:
+            answer = session.send(line, on_step=lambda s: print_step(console, s))
+        except LocalServerError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print_answer(console, answer)
+        if session.pending is not None:
+            console.print("[yellow]pending edit:[/yellow]\n" + session.pending.describe())
+            console.print("[dim]/apply to apply it, /discard to drop it[/dim]")
+        elif answer.version is not None:
+            console.print(f"[dim]workbook version {answer.version}: {session.workbook_path}[/dim]")
