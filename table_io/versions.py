@@ -1,0 +1,313 @@
+"""Versions of an edited workbook: the original is never written; every edit is a new file.
+
+Version 0 is a copy of the uploaded file (CSV, TSV, ODS and XLS are converted to .xlsx, with a
+warning). ``commit`` loads the current version with openpyxl, applies a batch of actions,
+recalculates formulas, and publishes the result atomically as the next version (temporary file
+in the same folder, fsync, rename, then the journal the same way). Undo, redo and restore move a
+pointer: the files of earlier versions are kept, so an undo gives back the very same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.workbook.workbook import Workbook as XLWorkbook
+
+from table_io.diff import CellChange, diff_files
+from table_io.errors import TableIOError, UnsupportedFormatError, VersionError
+from table_io.recalc import RecalcReport, recalculate
+
+JOURNAL = "journal.json"
+NATIVE = {".xlsx", ".xlsm"}
+CONVERTED = {".csv", ".tsv", ".ods", ".xls"}
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """fsync ``tmp``, rename it over ``final`` (atomic on POSIX), fsync the folder."""
+    with tmp.open("rb+") as fh:
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+
+
+def temp_path(final: Path) -> Path:
+    """A temporary name next to ``final`` (same filesystem, so the rename is atomic)."""
+    fd, name = tempfile.mkstemp(prefix=f".{final.stem}-", suffix=f".tmp{final.suffix}", dir=final.parent)
+    os.close(fd)
+    return Path(name)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    tmp = temp_path(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+        publish(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class VersionStore:
+    """All versions of one uploaded workbook, in ``workdir`` (a new temporary folder by default).
+
+    Reopening a ``workdir`` that already holds a journal for the same original resumes it; stale
+    temporary files left by a process killed during a save are removed then.
+    """
+
+    def __init__(self, original: str | Path, workdir: str | Path | None = None) -> None:
+        self.original = Path(original).resolve()
+        if not self.original.is_file():
+            raise TableIOError("file not found", source=str(original))
+        suffix = self.original.suffix.lower()
+        if suffix not in NATIVE | CONVERTED:
+            raise UnsupportedFormatError(f"cannot edit {suffix!r} files; use .xlsx, .xlsm, .xls, .ods or .csv",
+                                         source=self.original.name)
+        self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="tablepilot-versions-"))
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.suffix = ".xlsm" if suffix == ".xlsm" else ".xlsx"
+        self.warnings: list[str] = []
+        self.last_recalc: RecalcReport | None = None
+        self._journal: dict[str, Any] = {}
+        for pattern in (".*.tmp.*", "*.recalc.tmp"):
+            for stale in self.workdir.glob(pattern):
+                stale.unlink()
+        journal = self.workdir / JOURNAL
+        if journal.exists():
+            self._journal = json.loads(journal.read_text(encoding="utf-8"))
+            if self._journal.get("original_sha256") != sha256_file(self.original):
+                raise VersionError("the work folder holds versions of another file", source=str(self.workdir))
+            self.warnings = list(self._journal.get("warnings", []))
+            for entry in self._journal["versions"][1:]:
+                if not (self.workdir / entry["file"]).exists():
+                    raise VersionError(f"version file {entry['file']} is missing", source=str(self.workdir))
+        else:
+            self._create_version_zero(suffix)
+
+    # ----------------------------------------------------------------- version 0
+    def _create_version_zero(self, suffix: str) -> None:
+        first = self.workdir / f"v0000{self.suffix}"
+        tmp = temp_path(first)
+        try:
+            if suffix in NATIVE:
+                shutil.copyfile(self.original, tmp)
+                if suffix == ".xlsm":
+                    self.warnings.append(
+                        "this .xlsm workbook has macros: they are kept (keep_vba) but never run, and "
+                        "edits are not checked against them")
+            else:
+                _convert_to_xlsx(self.original, tmp)
+                self.warnings.append(
+                    f"{suffix} file converted to .xlsx for editing (version 0); "
+                    + ("formatting, charts and macros of the .xls/.ods file are not kept"
+                       if suffix in {".xls", ".ods"} else "download the result as .xlsx or export CSV"))
+            publish(tmp, first)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        self._journal = {
+            "original": str(self.original),
+            "original_sha256": sha256_file(self.original),
+            "current": 0,
+            "redo": [],
+            "warnings": self.warnings,
+            "versions": [{"n": 0, "file": first.name, "parent": None, "actions": [], "note": "original",
+                          "created": _now(), "sha256": sha256_file(first)}],
+        }
+        self._save_journal()
+
+    def _save_journal(self) -> None:
+        write_json_atomic(self.workdir / JOURNAL, self._journal)
+
+    # ----------------------------------------------------------------- reading
+    @property
+    def version(self) -> int:
+        return int(self._journal["current"])
+
+    @property
+    def current_path(self) -> Path:
+        return self.path_of(self.version)
+
+    def path_of(self, n: int) -> Path:
+        return self.workdir / self._entry(n)["file"]
+
+    @property
+    def versions(self) -> list[dict[str, Any]]:
+        """Every version's journal entry (n, file, parent, actions, note, created, sha256)."""
+        return [dict(e) for e in self._journal["versions"]]
+
+    def history(self) -> list[dict[str, Any]]:
+        """The versions from 0 to the current one, following parents."""
+        chain, n = [], self.version
+        while n is not None:
+            entry = self._entry(n)
+            chain.append(dict(entry))
+            n = entry["parent"]
+        return chain[::-1]
+
+    @property
+    def can_undo(self) -> bool:
+        return self._entry(self.version)["parent"] is not None
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._journal["redo"])
+
+    def _entry(self, n: int) -> dict[str, Any]:
+        versions = self._journal["versions"]
+        if not 0 <= n < len(versions):
+            raise VersionError(f"no version {n}; versions are 0..{len(versions) - 1}")
+        entry: dict[str, Any] = versions[n]
+        return entry
+
+    # ----------------------------------------------------------------- writing
+    def load(self, n: int | None = None) -> XLWorkbook:
+        """Version ``n`` (default: current) as an openpyxl workbook, macros kept for .xlsm."""
+        path = self.path_of(self.version if n is None else n)
+        return openpyxl.load_workbook(path, keep_vba=self.suffix == ".xlsm", keep_links=True)
+
+    def build(self, apply: Callable[[XLWorkbook], object], target: Path, *, recalc: bool = True) -> RecalcReport | None:
+        """Apply ``apply`` to a copy of the current version and save it (recalculated) to ``target``.
+
+        Nothing is published: the version store and its journal do not change.
+        """
+        workbook = self.load()
+        apply(workbook)
+        workbook.save(target)
+        report = recalculate(target) if recalc else None
+        self.last_recalc = report
+        return report
+
+    def commit(self, actions: list[dict[str, Any]], apply: Callable[[XLWorkbook], object], note: str = "",
+               *, recalc: bool = True) -> int:
+        """Apply a batch to the current version and publish it as a new version; returns its number.
+
+        If ``apply`` raises, nothing is written and the exception propagates.
+        """
+        n = len(self._journal["versions"])
+        final = self.workdir / f"v{n:04d}{self.suffix}"
+        tmp = temp_path(final)
+        try:
+            report = self.build(apply, tmp, recalc=recalc)
+            publish(tmp, final)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        self._journal["versions"].append({
+            "n": n, "file": final.name, "parent": self.version, "actions": actions, "note": note,
+            "created": _now(), "sha256": sha256_file(final),
+            "recalc": report.describe() if report else "skipped"})
+        self._journal["current"] = n
+        self._journal["redo"] = []
+        self._save_journal()
+        return n
+
+    def undo(self) -> int:
+        parent = self._entry(self.version)["parent"]
+        if parent is None:
+            raise VersionError("nothing to undo: this is the original")
+        self._journal["redo"].append(self.version)
+        self._journal["current"] = parent
+        self._save_journal()
+        return self.version
+
+    def redo(self) -> int:
+        if not self._journal["redo"]:
+            raise VersionError("nothing to redo")
+        self._journal["current"] = self._journal["redo"].pop()
+        self._save_journal()
+        return self.version
+
+    def restore(self, n: int) -> int:
+        """Make version ``n`` current (a pointer move; later versions stay restorable)."""
+        self._entry(n)
+        self._journal["current"] = n
+        self._journal["redo"] = []
+        self._save_journal()
+        return n
+
+    def diff(self, a: int, b: int) -> list[CellChange]:
+        """Cell-level changes from version ``a`` to version ``b``."""
+        return diff_files(self.path_of(a), self.path_of(b))
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _convert_to_xlsx(source: Path, target: Path) -> None:
+    """CSV/TSV/ODS/XLS -> .xlsx with typed values (numbers as numbers, text as text)."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    suffix = source.suffix.lower()
+    if suffix in {".csv", ".tsv"}:
+        import csv
+
+        sheets = {source.stem[:31] or "Sheet1": _read_csv(source, "\t" if suffix == ".tsv" else ",", csv)}
+    else:
+        from python_calamine import CalamineWorkbook
+
+        book = CalamineWorkbook.from_path(str(source))
+        sheets = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in book.sheet_names}
+    from table_io.xlsx_safety import set_untrusted
+
+    for name, rows in sheets.items():
+        ws = workbook.create_sheet(name)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row, start=1):
+                if value is None or value == "":
+                    continue
+                set_untrusted(ws.cell(r, c), value)
+    if not workbook.worksheets:
+        workbook.create_sheet("Sheet1")
+    workbook.save(target)
+
+
+def _read_csv(path: Path, sep: str, csv: Any) -> list[list[Any]]:
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
+        return [[_typed(v) for v in row] for row in csv.reader(fh, delimiter=sep)]
+
+
+def _typed(text: str) -> Any:
+    stripped = text.strip()
+    if not stripped:
+        return None
+    try:
+        number = float(stripped)
+    except ValueError:
+        return text
+    if stripped.lstrip("+-").isdigit() and not (len(stripped.lstrip("+-")) > 1 and stripped.lstrip("+-")[0] == "0"):
+        return int(stripped)
+    if stripped.lower() in {"nan", "inf", "-inf", "infinity"} or (stripped.lstrip("+-")[:1] == "0" and "." not in stripped):
+        return text
+    return number

@@ -1,0 +1,82 @@
+"""Formula injection: untrusted text that looks like a formula stays text.
+
+A string starting with ``=``, ``+``, ``-`` or ``@`` (or a tab/CR that spreadsheet programs skip)
+is executed as a formula by Excel, LibreOffice and Google Sheets when it lands in a cell or a CSV.
+Cells are written as text unless an action is explicitly a formula; CSV export prefixes such
+text with a single quote, the OWASP recommendation.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.cell.cell import Cell
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def looks_like_formula(value: Any) -> bool:
+    """True for text a spreadsheet program would run as a formula."""
+    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+
+
+def set_text(cell: Cell, text: str) -> None:
+    """Store ``text`` as a string even when it starts with '=' (openpyxl would make it a formula)."""
+    cell.value = text
+    cell.data_type = "s"
+
+
+def set_untrusted(cell: Cell, value: Any) -> None:
+    """Write a value that came from a model or a user: never a formula."""
+    if isinstance(value, str):
+        set_text(cell, value)
+    else:
+        cell.value = value
+
+
+def csv_safe(value: Any) -> str:
+    """The CSV text of one cell: formula-like text is prefixed with a single quote."""
+    if value is None:
+        return ""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if isinstance(value, str) and looks_like_formula(value):
+        return "'" + text
+    return text
+
+
+def export_csv(source: Any, path: str | Path, *, sheet: str | None = None) -> Path:
+    """Write a table or a sheet to CSV with formula-like text quote-prefixed.
+
+    ``source``: a pandas DataFrame, a ``table_io.model.Table`` (its frame), an openpyxl
+    worksheet, or a path to an .xlsx/.xlsm file (``sheet`` picks the sheet; default the first).
+    Formula cells of a workbook are exported as their cached values.
+    """
+    out = Path(path)
+    rows: list[list[Any]]
+    frame = getattr(source, "frame", source)
+    if hasattr(frame, "to_numpy") and hasattr(frame, "columns"):
+        rows = [list(map(str, frame.columns))]
+        rows += [[None if _is_missing(v) else v for v in row] for row in frame.itertuples(index=False)]
+    else:
+        ws = source
+        if isinstance(source, (str, Path)):
+            wb = openpyxl.load_workbook(source, data_only=True, read_only=True)
+            ws = wb[sheet] if sheet else wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    with out.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        for row in rows:
+            writer.writerow([csv_safe(v) for v in row])
+    return out
+
+
+def _is_missing(value: Any) -> bool:
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,177 @@
+"""The ``sheet`` tool: apply a batch of typed actions as one new, recalculated workbook version."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from table_io.diff import CellChange, diff_snapshot, read_cached_values, snapshot, summarize
+from table_io.versions import VersionStore
+from tools.base import Tool, ToolFailure, ToolResult
+from tools.sheet.actions import Action
+from tools.sheet.base import Act
+from tools.sheet.context import EditContext
+
+_ADAPTER: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
+
+
+class SheetTool(Tool):
+    """Edit the workbook with a list of actions, applied together as one new version (undoable).
+    Every action takes "sheet" (default: active sheet). Ranges: 'A1', 'B2:D9', 'C:C', or a column header.
+    Columns: header text or letter. Text is written as text; formulas only via "formula".
+    Actions (fields; ? = optional):
+    write: range, values (value | row list | list of rows)
+    formula: range, formula ('=B2*C2' for the first cell; copied down/across with refs adjusted)
+    fill: source, target (autofill: formulas adjusted, number series continued)
+    copy: source, target, to_sheet?, what? (all|values|formats), transpose?
+    clear: range, what? (contents|formats|links|all)
+    find_replace: find, replace, range?, case?, whole?
+    convert: range, to (number|date|text), format?, parse?
+    link: cell, url, text?
+    merge / unmerge: range
+    name_range: name, range
+    dedupe: range?, columns?
+    split: range, sep?, to?
+    insert_rows / delete_rows: at (row number), count?
+    insert_cols / delete_cols: at (column), count?
+    add_sheet: name, index?; rename_sheet: name; copy_sheet: name; delete_sheet; move_sheet: index
+    freeze: cell ('B2' keeps row 1 and column A; null unfreezes)
+    size: cols?, rows?, width?, height?, auto?
+    hide: cols?, rows?, show?, whole? (the sheet)
+    sort: by (columns), desc? (bool or list), range?, header?
+    filter: column?, op? (eq|ne|gt|lt|ge|le|contains|begins|ends|in|top|bottom), value?, values?, range?, clear?
+    summary: rows, values, func? (sum|count|average|max|min|count_distinct), cols?, range?, to_sheet?, at?, total?, index?
+    format: range, num?, bold?, italic?, underline?, font?, size?, color?, fill?, align?, valign?, wrap?, border?, border_color?, outline?
+    cond_format: range, rule? (cell|formula|scale|bar|top|bottom|above_avg|below_avg|duplicate|unique|text), op?, value?, value2?, formula?, fill?, color?, bold?, italic?, colors?
+    validate: range, kind (list|whole|decimal|date|length|custom), values?, op?, value?, value2?, formula?, message?
+    chart: type (bar|column|line|pie|scatter|area), data (with header row), labels?, title?, x_title?, y_title?, legend?, at?, to_sheet?, by_rows?, data_labels?, trendline?, marker?, smooth?
+    edit_chart: index?, title?, x_title?, y_title?, legend?, type?, data_labels?, trendline?, marker?, smooth?, delete?
+    Example: {"actions": [{"action": "formula", "sheet": "Sheet1", "range": "H2:H36", "formula": "=F2*G2"}]}
+    """
+
+    name = "sheet"
+
+    class Args(BaseModel):
+        actions: list[Action] = Field(min_length=1)
+
+    @classmethod
+    def parameters(cls) -> dict[str, Any]:
+        """A small schema for small models: the action names; the docstring lists their fields.
+
+        The full typed schema is ``SheetTool.Args.model_json_schema()``; arguments are always
+        validated against it.
+        """
+        from tools.sheet.actions import ACTION_NAMES
+
+        item = {"type": "object", "properties": {"action": {"type": "string", "enum": ACTION_NAMES},
+                                                 "sheet": {"type": "string"}},
+                "required": ["action"], "additionalProperties": True}
+        return {"type": "object", "properties": {"actions": {"type": "array", "items": item, "minItems": 1}},
+                "required": ["actions"]}
+
+    def as_langchain(self) -> Any:
+        """A LangChain tool whose schema is the small one above (arguments still fully validated)."""
+        from langchain_core.tools import StructuredTool
+
+        class LooseArgs(BaseModel):
+            actions: list[dict[str, Any]] = Field(min_length=1, description="actions, see the description")
+
+        def _call(**kwargs: Any) -> str:
+            return self(kwargs).observation
+
+        return StructuredTool.from_function(func=_call, name=self.name, description=self.description(),
+                                            args_schema=LooseArgs)
+
+    def __init__(self, versions: VersionStore, *,
+                 on_change: Callable[[Path], None] | None = None) -> None:
+        """``on_change(path)`` runs after each new version (e.g. to reopen the workbook and
+        refresh the SQL catalog)."""
+        self.versions = versions
+        self.on_change = on_change
+
+    def run(self, args: Any) -> ToolResult:
+        actions: list[Act] = list(args.actions)
+        notes: list[str] = []
+        journal = [a.model_dump(exclude_none=True) for a in actions]
+        counts: dict[str, int] = {}
+        for entry in journal:
+            counts[str(entry["action"])] = counts.get(str(entry["action"]), 0) + 1
+        label = ", ".join(name if n == 1 else f"{n} {name}" for name, n in counts.items())
+        base_path = self.versions.current_path
+        edited: dict[str, Any] = {}
+
+        def apply(wb: Any) -> None:
+            edited["snapshot"], edited["wb"] = snapshot(wb), wb
+            notes.extend(_apply_all(wb, actions, self.versions))
+
+        number = self.versions.commit(journal, apply, note=label)
+        if self.on_change is not None:
+            self.on_change(self.versions.current_path)
+        changes = diff_snapshot(edited["snapshot"], edited["wb"], cached_a=read_cached_values(base_path),
+                                cached_b=read_cached_values(self.versions.current_path))
+        report = self.versions.last_recalc
+        lines = [f"saved version {number} ({label})", summarize(changes)]
+        if report is not None and report.formulas:
+            lines.append(report.describe())
+        lines += notes
+        if len(self.versions.versions) == 2:  # the first edit: say what the version store warned about
+            lines += [f"note: {w}" for w in self.versions.warnings]
+        return ToolResult(observation="\n".join(lines),
+                          payload={"version": number, "changes": changes,
+                                   "recalc": report.describe() if report else None, "notes": notes,
+                                   "warnings": list(self.versions.warnings)},
+                          cells=sorted({f"{c.sheet}!{c.cell}" for c in changes if c.kind != "sheet"})[:200])
+
+    def preview(self, actions: list[Any]) -> list[CellChange]:
+        """The changes ``actions`` would make, computed on a copy; nothing is saved."""
+        parsed = parse_actions(actions)
+        edited: dict[str, Any] = {}
+
+        def apply(wb: Any) -> None:
+            edited["snapshot"], edited["wb"] = snapshot(wb), wb
+            _apply_all(wb, parsed, self.versions)
+
+        with tempfile.TemporaryDirectory(prefix="tablepilot-preview-") as tmp:
+            target = Path(tmp) / f"preview{self.versions.current_path.suffix}"
+            self.versions.build(apply, target)
+            return diff_snapshot(edited["snapshot"], edited["wb"],
+                                 cached_a=read_cached_values(self.versions.current_path),
+                                 cached_b=read_cached_values(target))
+
+
+def parse_actions(actions: list[Any]) -> list[Act]:
+    """Dicts or action models -> action models; ToolFailure with the pydantic problems otherwise."""
+    raw = [a.model_dump() if isinstance(a, BaseModel) else a for a in actions]
+    try:
+        return list(_ADAPTER.validate_python(raw))
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:8])
+        raise ToolFailure(f"invalid actions: {problems}") from exc
+
+
+def _apply_all(workbook: Any, actions: list[Act], versions: VersionStore) -> list[str]:
+    ctx = EditContext(workbook, base=versions.current_path)
+    for i, action in enumerate(actions):
+        try:
+            action.apply(ctx)
+        except AttributeError as exc:
+            if "MergedCell" not in str(exc):
+                raise
+            name = getattr(action, "action", type(action).__name__)
+            raise ToolFailure(f"action {i} ({name}) failed, nothing was changed: it writes into the hidden "
+                              "cells of a merged range", hint="write to the merged range's first cell or unmerge it",
+                              location=f"actions[{i}]") from exc
+        except ToolFailure as exc:
+            name = getattr(action, "action", type(action).__name__)
+            message = f"action {i} ({name}) failed, nothing was changed: {exc.error.message}"
+            raise ToolFailure(message, kind=exc.error.kind, hint=exc.error.hint, location=f"actions[{i}]") from exc
+        ctx.changed(structure=getattr(action, "action", "") in _MOVES_CELLS)
+    return ctx.notes
+
+
+_MOVES_CELLS = {"insert_rows", "delete_rows", "insert_cols", "delete_cols", "add_sheet", "delete_sheet",
+                "copy_sheet", "rename_sheet", "move_sheet", "dedupe", "sort", "clear"}
