@@ -251,28 +251,23 @@ class AppState:
         work = self.workdir / f"session-{self.sessions}"
         self.session, self.session_error = None, None
         try:
-            source = source or self.chat_source(work)
             options = agent_options(self.settings)
             self.model_desc = ("scripted model" if "model" in options else self.settings.label())
             agent = TableAgent(**options)
-            self.session = agent.chat(source, auto_apply=False, workdir=work)
-            self._sync_overrides()
+            self.session = agent.chat(source or self.chat_source(), auto_apply=False,
+                                      workdir=work)
+            self._session_overrides()
         except Exception as exc:  # the model or agent cannot start: the workbook stays shown
             self.session_error = f"the chat cannot start: {type(exc).__name__}: {exc}"
 
-    def chat_source(self, work: Path) -> Path:
-        """The file the chat works on: the upload, or for Parquet (which versions cannot
-        write) a CSV copy of it, so edits have somewhere to go."""
+    def chat_source(self) -> Path | Workbook:
+        """What the chat starts on: the workbook as opened (so the file is not read twice),
+        or the upload when corrections must be laid on a fresh read. The session reads any
+        format itself and makes its editable .xlsx copy only at the first edit."""
         assert self.upload_path is not None
-        if self.upload_path.suffix.lower() != ".parquet":
-            return self.upload_path
-        import pandas as pd
-
-        work.mkdir(parents=True, exist_ok=True)
-        target = work / (self.upload_path.stem + ".csv")
-        pd.read_parquet(self.upload_path).to_csv(target, index=False)
-        self.notice = "Parquet files are read-only: edits are made to a copy, downloaded as .xlsx"
-        return target
+        if self.workbook is not None and not self.overrides:
+            return self.workbook
+        return self.upload_path
 
     def restart(self) -> None:
         """Start the chat again (new model settings); the loaded workbook stays."""
@@ -299,35 +294,36 @@ class AppState:
             override["header_rows"] = header_rows
         if not override or self.upload_path is None:
             return
-        overrides = {**self.overrides, table: override}
-        path = Path(self.session.workbook_path) if self.session else self.upload_path
-        corrected = open_workbook(path, limits=upload_limits(), overrides=overrides)
-        self.overrides = overrides
+        if self.session is not None:  # the session keeps it on every later version
+            corrected = self.session.correct_table(table, range=range, header_rows=header_rows)
+            self.overrides = self.session.overrides
+        else:
+            overrides = {**self.overrides, table: override}
+            corrected = open_workbook(self.upload_path, limits=upload_limits(),
+                                      overrides=overrides)
+            self.overrides = overrides
         if self.version == 0:
             self.workbook = corrected
-        self._set_session_workbook(corrected)
         self.notice = f"Table {table} re-read as {override.get('range', 'before')}"
 
-    def _set_session_workbook(self, workbook: Workbook) -> None:
-        # The session re-opens its file after every version change; corrections are laid on
-        # top of that here (the tools read session.workbook on every turn).
-        if self.session is not None:
-            self.session._workbook = workbook
-
-    def _sync_overrides(self) -> None:
-        """After apply/undo/redo: lay the corrections on the new version again."""
+    def _session_overrides(self) -> None:
+        """Hand the corrections made so far to a new session."""
         from table_io.errors import TableIOError
 
         if not self.overrides or self.session is None:
             return
         try:
-            corrected = open_workbook(self.session.workbook_path, limits=upload_limits(),
-                                      overrides=self.overrides)
+            self.session.set_overrides(self.overrides)
         except TableIOError as exc:
             self.overrides = {}
             self.notice = f"Your table corrections no longer fit this version and were dropped: {exc}"
-            return
-        self._set_session_workbook(corrected)
+
+    def _session_notices(self) -> list[str]:
+        """What the session dropped (a correction that no longer fits a new version)."""
+        if self.session is None:
+            return []
+        self.overrides = self.session.overrides
+        return self.session.take_notices()
 
     def change_version(self, method: str) -> str:
         """apply_pending / discard_pending / undo / redo; a message for the person."""
@@ -337,10 +333,9 @@ class AppState:
             getattr(self.session, method)()
         except Exception as exc:
             return f"{method.replace('_', ' ')} failed: {exc}"
-        self._sync_overrides()
         done = {"apply_pending": "Applied", "discard_pending": "Discarded the proposed change",
                 "undo": "Undone", "redo": "Redone"}[method]
-        return f"{done}: now at version {self.version}"
+        return " ".join([f"{done}: now at version {self.version}", *self._session_notices()])
 
     # -- asking
 
@@ -354,6 +349,7 @@ class AppState:
                 turn.answer = self.session.send(question, on_step=on_step, on_text=on_text)
             except Exception as exc:  # the page shows it; the session stays usable
                 turn.error = f"{type(exc).__name__}: {exc}"
+            self.notice = " ".join(self._session_notices()) or self.notice
         self.turns.append(turn)
         return turn
 
@@ -370,15 +366,15 @@ class AppState:
 
     @property
     def version(self) -> int:
-        return self.session.versions.version if self.session else 0
+        return self.session.version if self.session else 0
 
     @property
     def can_undo(self) -> bool:
-        return bool(self.session and self.session.versions.can_undo)
+        return bool(self.session and self.session.can_undo)
 
     @property
     def can_redo(self) -> bool:
-        return bool(self.session and self.session.versions.can_redo)
+        return bool(self.session and self.session.can_redo)
 
     def version_changes(self) -> list[Any]:
         """The cell changes that made the current version from the one it was made from."""

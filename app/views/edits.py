@@ -12,7 +12,8 @@ from app.views.data import changes_frame, pending_actions, pending_changes
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MIME = {".xlsx": XLSX_MIME, ".xlsm": "application/vnd.ms-excel.sheet.macroEnabled.12",
-        ".csv": "text/csv", ".tsv": "text/tab-separated-values"}
+        ".csv": "text/csv", ".tsv": "text/tab-separated-values",
+        ".parquet": "application/vnd.apache.parquet"}
 
 
 def pending_panel(state: AppState) -> None:

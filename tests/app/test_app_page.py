@@ -254,3 +254,54 @@ def test_a_failing_model_is_reported_in_the_chat_not_as_a_traceback(
     assert any("script exhausted" in text for text in shown), shown
     at.chat_input[0].set_value("again?").run()  # the page and session stay usable
     assert not at.exception and len(at.chat_message) == 4
+
+
+def scripted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, turns: list[Any]) -> None:
+    (tmp_path / "script.json").write_text(json.dumps(turns))
+    monkeypatch.setenv(MODEL_ENV, f"scripted:{tmp_path / 'script.json'}")
+
+
+def test_a_correction_holds_after_an_applied_edit_and_an_undo(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    count = [{"tool": "sql", "args": {"query": "SELECT COUNT(*) AS n FROM orders"}},
+             {"tool": "final_answer", "args": {"answer": 10}}]
+    edit = [{"tool": "sheet", "args": {"actions": [
+        {"action": "write", "sheet": "Orders", "range": "A1", "values": "Orders 2025"}]}},
+        {"tool": "final_answer", "args": {"answer": "Proposed a new title"}}]
+    scripted(tmp_path, monkeypatch, edit + count + count)
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    at.text_input(key="range-orders").set_value("A2:G12")
+    at.button(key="FormSubmitter:fix-orders-Re-read the table").click().run()
+    at.chat_input[0].set_value("Retitle the orders").run()
+    at.button(key="apply").click().run()
+    assert "Applied: now at version 1" in [i.value for i in at.info]
+    at.chat_input[0].set_value("How many orders?").run()
+    assert at.chat_message[3].expander[0].dataframe[0].value["n"].tolist() == [10]
+    at.button(key="undo").click().run()
+    assert "Undone: now at version 0" in [i.value for i in at.info]
+    at.chat_input[0].set_value("How many orders now?").run()
+    assert not at.exception and not at.error
+    assert at.chat_message[5].expander[0].dataframe[0].value["n"].tolist() == [10]
+    assert "**orders** · `Orders!A2:G12`" in texts(at)
+
+
+def test_a_parquet_upload_is_edited_as_xlsx_from_the_first_edit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, downloads: dict[str, bytes]) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"city": ["Oslo", "Lima", "Pune"], "people": [709_000, 10_000_000, 7_000_000]})
+    frame.to_parquet(tmp_path / "cities.parquet")
+    scripted(tmp_path, monkeypatch, [
+        {"tool": "sheet", "args": {"actions": [
+            {"action": "write", "sheet": "cities", "range": "C1", "values": "big"}]}},
+        {"tool": "final_answer", "args": {"answer": "Proposed a column"}}])
+    at = upload(start(), "cities.parquet", (tmp_path / "cities.parquet").read_bytes(),
+                "application/octet-stream")
+    assert "cities-v0.parquet" in downloads  # before an edit: the upload itself
+    at.chat_input[0].set_value("Add a big column").run()
+    at.button(key="apply").click().run()
+    assert not at.exception and not at.error
+    assert "Applied: now at version 1" in [i.value for i in at.info]
+    book = openpyxl.load_workbook(io.BytesIO(downloads["cities-v1.xlsx"]))
+    assert [c.value for c in book["cities"][1]] == ["city", "people", "big"]
+    assert book["cities"]["B3"].value == 10_000_000
