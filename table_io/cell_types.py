@@ -26,8 +26,11 @@ import numpy as np
 import pandas as pd
 
 EMPTY_MARKERS = frozenset(
-    {"", "n/a", "na", "#n/a", "n.a.", "-", "--", "---", "—", "–", "null", "none", "nan", "?"}
+    {"", "n/a", "na", "#n/a", "n.a.", "-", "--", "---", "—", "–", "null", "none", "nan", "?",
+     "tbd", "tba", "tbc"}
 )
+# a column of ranks or numbers: "(2)" there is a second term or a tie, not minus two
+_ORDINAL_NAME = re.compile(r"^\s*(#|no\.?|nr\.?|num(ber)?|rank(ing)?|pos\.?|position|place|seed)\s*$", re.IGNORECASE)
 _CURRENCY = "$€£¥₹"
 _NUMBER_RE = re.compile(
     r"""^(?P<neg1>[-−+])?\s*(?P<open>\()?\s*(?P<neg2>[-−])?\s*
@@ -42,6 +45,7 @@ _EU_NUM = re.compile(r"^\d{1,3}(\.\d{3})+(,\d+)?$|^\d+(,\d+)?$|^,\d+$")
 _SPACE_NUM = re.compile(r"^\d{1,3}([\s\u00a0\u202f']\d{3})+([.,]\d+)?$")
 _EU_ONLY = re.compile(r"^\d+,\d{1,2}$|^\d*,\d{4,}$|\.\d{3},|^\d{1,3}(\.\d{3}){2,}$")
 _US_ONLY = re.compile(r"^\d+\.\d{1,2}$|^\d*\.\d{4,}$|,\d{3}\.|^\d{1,3}(,\d{3}){2,}$")
+_COMMA_THOUSANDS = re.compile(r"^\d{1,3},\d{3}$")
 _MULTIPLIERS = {"k": 1e3, "K": 1e3, "M": 1e6, "mn": 1e6, "B": 1e9, "bn": 1e9}
 _BOOL_TEXT = {"true": True, "false": False}
 _DATE_HINT = re.compile(r"date|day|time|when|period|month", re.IGNORECASE)
@@ -149,6 +153,8 @@ def _mixed(cleaned: list[Any], present: list[Any], kinds: set[type], name: str) 
     strings = [v.strip() for v in present if isinstance(v, str)]
     uniques = list(dict.fromkeys(strings))
     others = kinds - {str}
+    if all(s.lower() in EMPTY_MARKERS for s in uniques):  # numbers (or dates) and "n/a"
+        return type_column([None if isinstance(v, str) else v for v in cleaned], name)
     numeric_ok = others <= {float, int}
     date_ok = others <= {dt.date, dt.datetime}
     bool_ok = others <= {bool}
@@ -196,7 +202,7 @@ def _parse_uniques(
         return "boolean", {**markers, **{s: _BOOL_TEXT[s.strip().lower()] for s in real}}, "TRUE/FALSE text"
     if allow["number"]:
         numbers = parse_numbers(real)
-        if numbers is not None:
+        if numbers is not None and _number_meaning_is_clear(real, numbers, name):
             return "number", {**markers, **dict(zip(real, numbers, strict=True))}, _number_style(real)
     if allow["date"]:
         parsed = parse_dates(real, with_format=True)
@@ -204,6 +210,16 @@ def _parse_uniques(
             dates, fmt = parsed
             return "date", {**markers, **dict(zip(real, dates, strict=True))}, f"date text {fmt}"
     return None
+
+
+def _number_meaning_is_clear(texts: list[str], numbers: list[float], name: str) -> bool:
+    """False when reading the column as numbers would change what it says: percentages mixed with
+    plain amounts (``837.27`` and ``22.7%``), or ``(2)`` in a column of ranks."""
+    percent = ["%" in t for t in texts]
+    plain_amounts = any(v != 0 for v, p in zip(numbers, percent, strict=True) if not p)
+    if any(percent) and plain_amounts:
+        return False
+    return not (_ORDINAL_NAME.match(name) and any("(" in t for t in texts))
 
 
 def _number_style(texts: list[str]) -> str:
@@ -226,14 +242,18 @@ def _number_style(texts: list[str]) -> str:
 
 def decimal_comma(texts: Iterable[str]) -> bool:
     """True when the column writes numbers the European way (``1.234,56``)."""
-    eu = us = 0
+    eu = us = thousands = 0
     for text in texts:
         core = text.strip().lstrip("-−+($€£¥₹ ").rstrip("%)$€£¥₹ kKMBbn")
         if _EU_ONLY.search(core):
             eu += 1
         elif _US_ONLY.search(core):
             us += 1
-    return eu > 0 and us == 0
+        elif _COMMA_THOUSANDS.match(core):
+            thousands += 1
+    # "17,189" reads as thousands unless the column's own decimal commas outnumber such values
+    # (one typo like "13,5000" must not turn 17,189 into 17.189)
+    return eu > 0 and us == 0 and eu >= thousands
 
 
 def parse_numbers(texts: list[str]) -> list[float] | None:
@@ -304,6 +324,9 @@ def parse_dates(texts: list[str], *, with_format: bool = False) -> Any:
             continue
         parsed = pd.to_datetime(series, format=fmt, errors="coerce")
         if not parsed.isna().any():
+            if "%y" in fmt:  # two-digit years: "27-Jan-68" is 1968, not 2068
+                late = parsed.dt.year > dt.date.today().year + 10
+                parsed = parsed.where(~late, parsed - pd.DateOffset(years=100))
             return (list(parsed), fmt) if with_format else list(parsed)
     return None
 

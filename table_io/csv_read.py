@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from table_io.cell_types import type_column
-from table_io.detect import TOTAL_RE, TableSpec
+from table_io.detect import SheetDetector, TableSpec, nonempty_mask
 from table_io.errors import CorruptFileError, EmptyWorkbookError
 from table_io.grid import SheetGrid
 from table_io.limits import Limits
@@ -111,10 +111,11 @@ def read_csv_tables(src: Source, limits: Limits) -> tuple[list[Table], SheetGrid
     grid = SheetGrid(name=stem, values=rows_to_grid(rows))
     if grid.values.size == 0 or not any(any(c.strip() for c in r) for r in rows):
         raise EmptyWorkbookError("has no data (only blank lines)", source=src.name)
-    spec = csv_spec(grid.values)
+    mask = nonempty_mask(grid.values)
+    spec = csv_spec(grid.values, mask)
     from table_io.tables import build_table
 
-    table = build_table(grid, spec, stem, keep_empty_columns=True)
+    table = build_table(grid, spec, stem, mask, keep_empty_columns=True)
     return [table], grid, []
 
 
@@ -126,7 +127,7 @@ def rows_to_grid(rows: list[list[str]]) -> np.ndarray:
     return arr
 
 
-def csv_spec(values: np.ndarray) -> TableSpec:
+def csv_spec(values: np.ndarray, mask: np.ndarray | None = None) -> TableSpec:
     """Header on the first line (after title lines with a single field), totals at the bottom,
     single-field lines under the table as notes."""
     filled = (values != "").sum(axis=1)
@@ -144,8 +145,7 @@ def csv_spec(values: np.ndarray) -> TableSpec:
     top, bottom = nonblank[0], nonblank[-1]
     spec = TableSpec(top=top, bottom=bottom, left=0, right=width - 1, header_rows=1,
                      title=" / ".join(titles) or None, notes=notes)
-    labels = values[top + 1 : bottom + 1, 0].tolist()
-    spec.total_rows = [top + 1 + i for i, v in enumerate(labels) if isinstance(v, str) and TOTAL_RE.search(v)]
+    spec.total_rows = SheetDetector(values, mask=mask).total_rows(top + 1, bottom, 0, width - 1)
     return spec
 
 

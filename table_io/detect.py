@@ -29,6 +29,19 @@ TOTAL_RE = re.compile(
 GRAND_TOTAL_RE = re.compile(
     r"^\s*(grand\s+)?totals?\s*:?\s*$|^\s*(sum|summe|gesamt|insgesamt)\s*:?\s*$", re.IGNORECASE
 )
+# a label that is a total and nothing else: "Total", "Totals:", "Grand total", "Subtotal",
+# "Total (75 NPCs)", or one that ends with the word: "Career total", "DEN Total"
+_SURE_TOTAL_RE = re.compile(
+    r"^\s*(grand\s+|sub[-\s]?)?totals?\s*:?\s*(\([^()]*\))?\s*:?\s*$|\btotals?\s*:?\s*$"
+    r"|^\s*(sum|summe|gesamt|insgesamt)\s*:?\s*$",
+    re.IGNORECASE,
+)
+# captions Excel writes over a pivot table's column fields: not part of a column's name
+_PIVOT_CAPTIONS = frozenset({"column labels"})
+_YEAR_TEXT = re.compile(r"^\s*(1[89]|20|21)\d\d\s*$")
+# the rows a total may sum: at most this many above it are added up
+_SUM_WINDOW = 5000
+_MAX_SUM_CHECKS = 50
 NOTE_RE = re.compile(r"^\s*(notes?|source|sources|n\.?b\.?|\*|†|‡|¹|\(\d\)|\[\d\]|remarks?)\b|^\s*[*†‡¹]", re.IGNORECASE)
 
 Rect = tuple[int, int, int, int]  # top, bottom, left, right (0-based, inclusive)
@@ -104,10 +117,17 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
 class SheetDetector:
     """Detect tables on one sheet. ``merged`` holds merged ranges as (top, left, bottom, right)."""
 
-    def __init__(self, values: np.ndarray, merged: list[tuple[int, int, int, int]] | None = None):
+    def __init__(
+        self,
+        values: np.ndarray,
+        merged: list[tuple[int, int, int, int]] | None = None,
+        mask: np.ndarray | None = None,
+        bold: set[tuple[int, int]] | None = None,
+    ):
         self.values = values
-        self.mask = nonempty_mask(values)
+        self.mask = nonempty_mask(values) if mask is None else mask
         self.merged = merged or []
+        self.bold = bold or set()
 
     # ---- helpers on rows -------------------------------------------------------------------
     def row_cells(self, r: int, left: int, right: int) -> list[Any]:
@@ -167,9 +187,11 @@ class SheetDetector:
                 continue
             specs.append(TableSpec(top=blk[0], bottom=blk[1], left=blk[2], right=blk[3]))
         if not specs and text_blocks:
-            # a sheet of single-column text: one table after all
+            # a sheet of single-column text: one table after all, if it has a header and a row
+            # (a lone caption, like a chart's title, is no table)
             for blk in text_blocks:
-                specs.append(TableSpec(top=blk[0], bottom=blk[1], left=blk[2], right=blk[3]))
+                if blk[1] > blk[0]:
+                    specs.append(TableSpec(top=blk[0], bottom=blk[1], left=blk[2], right=blk[3]))
             text_blocks = []
         for spec in specs:
             self._shape(spec)
@@ -207,7 +229,11 @@ class SheetDetector:
         top, bottom, left, right = blk
         height = bottom - top + 1
         if right == left:
-            return height <= 2 and all(isinstance(self.values[r, left], str) for r in range(top, bottom + 1))
+            cells = self.values[top : bottom + 1, left].tolist()
+            if not all(isinstance(v, str) for v in cells):
+                return False
+            # a short label, or a block of notes ("Notes:", "Source: ...", or sentences)
+            return height <= 2 or bool(NOTE_RE.search(cells[0])) or all(len(v.strip()) > 40 for v in cells)
         if height > 3:
             return False
         return all(self.is_text_line(r, left, right) for r in range(top, bottom + 1))
@@ -231,7 +257,7 @@ class SheetDetector:
             last_label = self.label(last, spec.left, spec.right)
             if last_label and GRAND_TOTAL_RE.search(last_label):
                 return None
-            if self._header_like_start(blk, spec):
+            if self._header_like_start(blk, spec) or self._bold_header_start(blk, spec):
                 return None
             # a title line over a header of its own starts a new table; a section label over
             # more data rows does not
@@ -243,6 +269,25 @@ class SheetDetector:
                 return None
             return spec
         return None
+
+    def row_bold(self, r: int, left: int, right: int) -> bool:
+        """Every filled cell of the row is bold (a header, when the data under it is not)."""
+        cols = [left + int(j) for j in np.flatnonzero(self.mask[r, left : right + 1])]
+        return bool(cols) and all((r, c) in self.bold for c in cols)
+
+    def _bold_header_start(self, blk: Rect, spec: TableSpec) -> bool:
+        """A bold row of labels after a blank row, in a table whose own header is bold over plain
+        data: the header of a new table (the way people tell stacked text tables apart)."""
+        if not self.bold:
+            return False
+        top = blk[0]
+        if not self.all_text(top, spec.left, spec.right) or self.is_total_row(top, spec.left, spec.right):
+            return False
+        if len(self.row_cells(top, spec.left, spec.right)) < min(2, spec.right - spec.left + 1):
+            return False  # a bold section label ("Costs") inside a statement goes on
+        header_bold = any(self.row_bold(r, spec.left, spec.right) for r in range(spec.top, min(spec.top + 3, spec.bottom) + 1))
+        return (header_bold and self.row_bold(top, spec.left, spec.right)
+                and not self.row_bold(spec.bottom, spec.left, spec.right))
 
     def _header_like_start(self, blk: Rect, spec: TableSpec) -> bool:
         """Does the block under a table start with a header of its own (so a new table)?"""
@@ -286,7 +331,10 @@ class SheetDetector:
         spec.total_rows = self.total_rows(first_data, spec.bottom, spec.left, spec.right)
 
     def total_rows(self, first: int, last: int, left: int, right: int) -> list[int]:
-        """Rows whose label (first text cell of the first two columns) says Total/Subtotal."""
+        """Rows whose label (first text cell of the first two columns) says Total/Subtotal.
+
+        A label that only starts with the word ("Total valid votes", but also the team "Total
+        Network Solutions") counts when the row's numbers add up the rows above it."""
         if last < first:
             return []
         columns = [self.values[first : last + 1, c] for c in range(left, min(left + 2, right + 1))]
@@ -301,7 +349,32 @@ class SheetDetector:
                 dtype=bool, count=columns[0].size,
             )
             hits = hits | (found[1] & ~first_is_text)
-        return [first + int(i) for i in np.flatnonzero(hits)]
+        rows = [first + int(i) for i in np.flatnonzero(hits)]
+        sure = {r for r in rows if _SURE_TOTAL_RE.search(self.label(r, left, right) or "")}
+        # many rows named "Total ..." are names ("Total Care Shampoo" sold 10,000 times), and
+        # checking each one's sum would cost a pass over the rows above
+        check = len(rows) - len(sure) <= _MAX_SUM_CHECKS
+        out: list[int] = []
+        for r in rows:
+            if r in sure or (check and self._sums_rows_above(r, first, out, left, right)):
+                out.append(r)
+        return out
+
+    def _sums_rows_above(self, r: int, first: int, totals: list[int], left: int, right: int) -> bool:
+        """Does a number in row ``r`` equal the sum of the rows above it (since the table's first
+        data row, or since the last total row)?"""
+        starts = {max(first, r - _SUM_WINDOW)}
+        if totals:
+            starts.add(max(totals[-1] + 1, r - _SUM_WINDOW))
+        for c in range(left, right + 1):
+            value = _number(self.values[r, c])
+            if value is None:
+                continue
+            for start in starts:
+                parts = [x for x in (_number(v) for v in self.values[start:r, c].tolist()) if x is not None]
+                if len(parts) >= 2 and abs(sum(parts) - value) <= max(0.51, 0.001 * abs(value)):
+                    return True
+        return False
 
     def _title_row(self, r: int, spec: TableSpec) -> bool:
         cells = self.row_cells(r, spec.left, spec.right)
@@ -311,7 +384,14 @@ class SheetDetector:
             return True
         width = spec.right - spec.left + 1
         nz = np.flatnonzero(self.mask[r, spec.left : spec.right + 1])
-        return self.merge_width(r, spec.left + int(nz[0])) >= max(2, int(0.8 * width))
+        start = spec.left + int(nz[0])
+        if self.merge_width(r, start) < max(2, int(0.8 * width)):
+            return False
+        # a label merged over the value columns, above a row of their labels, groups them
+        # ("Year ended December 31" over 2018 | 2017): a header row, not a title
+        below = r + 1
+        return not (below <= spec.bottom and self.all_text(below, spec.left, spec.right)
+                    and len(self.row_cells(below, start, spec.right)) >= 2)
 
     def _note_row(self, r: int, spec: TableSpec) -> bool:
         cells = self.row_cells(r, spec.left, spec.right)
@@ -321,6 +401,8 @@ class SheetDetector:
         return bool(NOTE_RE.search(text)) or (len(text) > 40 and spec.right > spec.left + 1)
 
     def _count_header_rows(self, spec: TableSpec) -> int:
+        if self._no_header(spec):
+            return 0
         h = 1
         n_rows = spec.bottom - spec.top + 1
         while h < min(4, n_rows - 1):
@@ -331,6 +413,20 @@ class SheetDetector:
                 break
             h += 1
         return h
+
+    def _no_header(self, spec: TableSpec) -> bool:
+        """The first row holds no text, only numbers or dates like the rows under it (and not
+        years over columns): the table has no header, its columns become col_1, col_2..."""
+        if spec.bottom <= spec.top:
+            return False
+        cells = self.row_cells(spec.top, spec.left, spec.right)
+        if not cells or any(isinstance(v, str) for v in cells):
+            return False
+        years = all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer() and 1900 <= v <= 2100
+            for v in cells
+        )
+        return not years
 
     def _grouping_row(self, prev: int, cur: int, spec: TableSpec) -> bool:
         """Row ``prev`` groups the columns of ``cur``: merged cells, or labels over blanks."""
@@ -349,7 +445,10 @@ class SheetDetector:
         if all(isinstance(v, str) for v in cells):
             if self.h_merge_in_row(cur - 1, spec.left, spec.right):
                 return True
-            return bool(self.numeric_columns(after, spec.left, spec.right))
+            # a sub-header row labels the number columns below it; a first data row of text
+            # has values there that read as missing or as numbers ("n/a", "12")
+            numeric = self.numeric_columns(after, spec.left, spec.right)
+            return any(_label_text(self.values[cur, c]) for c in numeric)
         # years as numbers under a merged group label ("Revenue" over 2023 | 2024)
         merged_above = self.h_merge_in_row(cur - 1, spec.left, spec.right)
         years = all(
@@ -357,6 +456,28 @@ class SheetDetector:
             for v in cells
         )
         return merged_above and years
+
+
+def _number(v: Any) -> float | None:
+    """A cell as a number: numeric cells, and text like ``12,345`` (else None)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, (int, float)):
+        return float(v) if v == v else None
+    if isinstance(v, str) and v.strip() and v.strip()[0] in "0123456789-−+($€£.(":
+        from table_io.cell_types import parse_number
+
+        return parse_number(v)
+    return None
+
+
+def _label_text(v: Any) -> bool:
+    """Text that names something: not blank, not an empty marker, not a number written as text."""
+    from table_io.cell_types import is_empty_marker, parse_number
+
+    if not isinstance(v, str) or is_empty_marker(v):
+        return False
+    return parse_number(v) is None or bool(_YEAR_TEXT.match(v))  # "2023" over a column is a label
 
 
 def _blank(v: Any) -> bool:
@@ -390,8 +511,10 @@ def header_names(values: np.ndarray, spec: TableSpec, merged: list[tuple[int, in
         parts: list[str] = []
         for i in range(h):
             text = block[i][j]
-            if text and (not parts or parts[-1] != text):
+            if text and (not parts or parts[-1] != text) and text.casefold() not in _PIVOT_CAPTIONS:
                 parts.append(text)
+        if h > 1 and _header_text(values[spec.top + h - 1, spec.left + j]).casefold() == "row labels":
+            parts = ["Row Labels"]  # a pivot table's corner: "Sum of Revenue" over "Row Labels"
         out.append(parts)
     return out
 

@@ -33,6 +33,7 @@ class SheetGrid:
     hidden_rows: set[int] = field(default_factory=set)  # 1-based
     hidden_cols: set[int] = field(default_factory=set)  # 1-based
     indents: dict[tuple[int, int], int] = field(default_factory=dict)  # (row0, col0) -> level
+    bold: set[tuple[int, int]] = field(default_factory=set)  # (row0, col0), .xlsx/.xlsm only
 
 
 def read_grids(src: Source, limits: Limits) -> tuple[list[SheetGrid], list[str]]:
@@ -83,6 +84,7 @@ def read_grids(src: Source, limits: Limits) -> tuple[list[SheetGrid], list[str]]
             )
             if info is not None:
                 grid.hidden_rows, grid.hidden_cols, grid.indents = info.hidden_rows, info.hidden_cols, info.indents
+                grid.bold = info.bold
                 if info.uncached_formulas:
                     uncached[meta.name] = info.uncached_formulas
             grids.append(grid)

@@ -93,7 +93,9 @@ def _from_spreadsheet(src: Source, limits: Limits) -> Workbook:
     for grid in grids:
         sheet_tables = _sheet_tables(grid, taken=[t.name for t in tables])
         if not sheet_tables:
-            warnings.append(f"sheet {grid.name!r} is empty")
+            text = _sheet_text(grid)
+            warnings.append(f"sheet {grid.name!r} has no table, only the text {text!r}" if text
+                            else f"sheet {grid.name!r} is empty")
         tables.extend(sheet_tables)
         n_rows, n_cols = grid.values.shape
         sheets.append(Sheet(
@@ -106,9 +108,18 @@ def _from_spreadsheet(src: Source, limits: Limits) -> Workbook:
     if not grids:
         raise EmptyWorkbookError("has no worksheets", source=src.name)
     if not tables:
+        texts = [t for t in (_sheet_text(g) for g in grids) if t]
+        if texts:
+            raise EmptyWorkbookError(f"has no table: its sheets hold only the text {texts[0]!r}", source=src.name)
         raise EmptyWorkbookError("has no data: every sheet is empty", source=src.name)
     return Workbook(source=src.name, format=src.format, sheets=sheets, tables=tables,
                     path=_path(src), warnings=warnings, grids={g.name: g for g in grids})
+
+
+def _sheet_text(grid: SheetGrid) -> str:
+    """The few words on a sheet that holds no table (a chart's title), '' when it is blank."""
+    cells = [str(v).strip() for v in grid.values.ravel()[:10_000].tolist() if v is not None and str(v).strip()]
+    return " / ".join(cells[:3])[:80]
 
 
 def _a1(top: int, left: int, bottom: int, right: int) -> str:
@@ -116,7 +127,7 @@ def _a1(top: int, left: int, bottom: int, right: int) -> str:
 
 
 def _sheet_tables(grid: SheetGrid, taken: list[str]) -> list[Table]:
-    detector = SheetDetector(grid.values, grid.merged)
+    detector = SheetDetector(grid.values, grid.merged, bold=grid.bold)
     specs = detector.detect()
     base = sql_identifier(grid.name, fallback="sheet")
     if len(specs) == 1:

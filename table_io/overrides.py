@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from table_io.detect import TOTAL_RE, SheetDetector, TableSpec, nonempty_mask
+from table_io.detect import SheetDetector, TableSpec, nonempty_mask
 from table_io.errors import TableIOError, TableNotFoundError
 from table_io.model import Table, Workbook, column_index
 from table_io.naming import sql_identifier, unique
@@ -94,10 +94,7 @@ def apply_overrides(workbook: Workbook, overrides: dict[str, dict[str, Any]]) ->
             spec.header_rows = int(header)
         if spec.header_rows < 0 or spec.header_rows > bottom - top + 1:
             raise OverrideError(f"header_rows={header!r} does not fit the range", source=workbook.source)
-        for r in range(top + spec.header_rows, bottom + 1):
-            label = detector.label(r, left, right)
-            if label and TOTAL_RE.search(label):
-                spec.total_rows.append(r)
+        spec.total_rows = detector.total_rows(top + spec.header_rows, bottom, left, right)
         overlapping = [
             t for t in tables
             if t.sheet == sheet_name and (t is replaced or _overlaps(parse_range(t.range, workbook.source), (top, bottom, left, right)))

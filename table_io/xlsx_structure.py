@@ -1,5 +1,5 @@
-"""What calamine does not report for .xlsx/.xlsm: hidden rows and columns, row-label indents and
-formulas that have no cached value. Read straight from the package's XML parts.
+"""What calamine does not report for .xlsx/.xlsm: hidden rows and columns, row-label indents, bold
+cells (headers) and formulas that have no cached value. Read straight from the package's XML parts.
 
 The small parts (workbook, relationships, styles) go through defusedxml. Sheet parts can be
 hundreds of MB, so they are scanned with byte patterns for the few tags that matter (``<row
@@ -44,6 +44,7 @@ class SheetStructure:
     hidden_cols: set[int] = field(default_factory=set)  # 1-based
     indents: dict[tuple[int, int], int] = field(default_factory=dict)  # (row0, col0) -> level
     uncached_formulas: list[tuple[int, int]] = field(default_factory=list)  # (row0, col0)
+    bold: set[tuple[int, int]] = field(default_factory=set)  # (row0, col0) of bold cells
 
 
 def _local(tag: str) -> str:
@@ -53,19 +54,21 @@ def _local(tag: str) -> str:
 def read_structure(zf: zipfile.ZipFile) -> dict[str, SheetStructure]:
     """Per sheet name: hidden state, hidden rows/cols, indents, formulas without cached values."""
     sheets = _sheet_parts(zf)
-    indent_styles = _indent_styles(zf)
+    indent_styles, bold_styles = _cell_styles(zf)
     for info in sheets.values():
         try:
             handle = zf.open(info.part)
         except KeyError:
             continue
         with handle:
-            _scan_part(handle, info, indent_styles)
+            _scan_part(handle, info, indent_styles, bold_styles)
         info.uncached_formulas = list(dict.fromkeys(info.uncached_formulas))
     return sheets
 
 
-def _scan_part(handle: IO[bytes], info: SheetStructure, indent_styles: dict[int, int]) -> None:
+def _scan_part(
+    handle: IO[bytes], info: SheetStructure, indent_styles: dict[int, int], bold_styles: set[int] | None = None
+) -> None:
     """Scan a sheet part in chunks (a big sheet is never held whole); chunks overlap so a tag
     cut at a boundary is seen whole in the next round. Results are sets, so repeats are harmless."""
     tail = b""
@@ -77,7 +80,7 @@ def _scan_part(handle: IO[bytes], info: SheetStructure, indent_styles: dict[int,
         data = tail + chunk
         if prefixed is None:
             prefixed = b"<x:" in data[:2048] or b":sheetData" in data[:4096]
-        _scan_sheet(data, info, indent_styles, prefixed)
+        _scan_sheet(data, info, indent_styles, prefixed, bold_styles or set())
         tail = data[-_OVERLAP:]
 
 
@@ -113,26 +116,44 @@ def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, SheetStructure]:
     return out
 
 
-def _indent_styles(zf: zipfile.ZipFile) -> dict[int, int]:
-    """cellXfs index -> indent level, for the styles that indent."""
+def _cell_styles(zf: zipfile.ZipFile) -> tuple[dict[int, int], set[int]]:
+    """cellXfs index -> indent level, for the styles that indent; and the bold styles."""
     try:
         root = ElementTree.fromstring(zf.read("xl/styles.xml"))
     except KeyError:
-        return {}
-    out: dict[int, int] = {}
+        return {}, set()
+    indents: dict[int, int] = {}
+    bold_fonts: set[int] = set()
+    for el in root:
+        if _local(el.tag) == "fonts":
+            for i, font in enumerate(el):
+                for child in font:
+                    if _local(child.tag) == "b" and child.get("val", "1") not in ("0", "false"):
+                        bold_fonts.add(i)
+    bold: set[int] = set()
     for el in root:
         if _local(el.tag) != "cellXfs":
             continue
         for i, xf in enumerate(el):
+            font = xf.get("fontId", "0")
+            if font.isdigit() and int(font) in bold_fonts:
+                bold.add(i)
             for child in xf:
                 if _local(child.tag) == "alignment":
                     level = child.get("indent")
                     if level and level.isdigit() and int(level) > 0:
-                        out[i] = int(level)
-    return out
+                        indents[i] = int(level)
+    return indents, bold
 
 
-def _scan_sheet(data: bytes, info: SheetStructure, indent_styles: dict[int, int], prefixed: bool) -> None:
+# bold cells tell headers apart in text-only tables; a sheet that is bold all over stops counting
+_MAX_BOLD_CELLS = 50_000
+
+
+def _scan_sheet(
+    data: bytes, info: SheetStructure, indent_styles: dict[int, int], prefixed: bool,
+    bold_styles: set[int] | None = None,
+) -> None:
     if b"hidden=" in data:
         for m in _HIDDEN_ROW.finditer(data):
             num = _ROW_NUMBER.search(m.group(0))
@@ -159,3 +180,12 @@ def _scan_sheet(data: bytes, info: SheetStructure, indent_styles: dict[int, int]
             if ref:
                 key = (int(ref.group(2)) - 1, column_index(ref.group(1).decode()) - 1)
                 info.indents[key] = indent_styles[int(m.group(2))]
+    if bold_styles and len(info.bold) < _MAX_BOLD_CELLS:
+        ids = b"|".join(str(i).encode() for i in sorted(bold_styles))
+        pattern = re.compile(rb"<" + _NS.encode() + rb"c\b([^>]*?\bs=\"(?:" + ids + rb")\"[^>]*)>")
+        for m in pattern.finditer(data):
+            ref = _CELL_REF.search(m.group(1))
+            if ref:
+                info.bold.add((int(ref.group(2)) - 1, column_index(ref.group(1).decode()) - 1))
+                if len(info.bold) >= _MAX_BOLD_CELLS:
+                    break
