@@ -1,0 +1,280 @@
+"""`tablepilot eval`: score prediction files, run benchmarks through the agent, compare runs.
+
+    tablepilot eval score PRED.tsv --tagged FILE.tagged
+    tablepilot eval wikitq --limit 20 --local --strategies agent,direct,sql_once --out runs/dev20
+    tablepilot eval tabfact|aitqa|fetaqa --limit 50 --base-url http://127.0.0.1:8000/v1
+    tablepilot eval compare runs/A runs/B
+    tablepilot eval sheetcopilot --check RESULT.xlsx --task ID
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+DATASETS = ("wikitq", "tabfact", "aitqa", "fetaqa")
+STRATEGIES = ("agent", "direct", "sql_once")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "eval", help="evaluate on WikiTQ, TabFact, AIT-QA, FeTaQA, SheetCopilot; score; compare",
+        description="Benchmark runs with official scoring, resumable, with reports.")
+    sub = parser.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
+    parser.set_defaults(func=lambda args: (parser.print_help(), 1)[1])
+
+    score = sub.add_parser("score", help="score a WikiTQ prediction file (official semantics)")
+    score.add_argument("predictions", type=Path, help="id<TAB>item<TAB>item... per line")
+    score.add_argument("--tagged", type=Path, required=True,
+                       help="the tagged dataset file (targetValue, targetCanon columns)")
+    score.add_argument("-v", "--verbose", action="store_true",
+                       help="print id, correct, gold and predicted values per question")
+    score.set_defaults(func=run_score)
+
+    for name in DATASETS:
+        p = sub.add_parser(name, help=f"run the agent on {name} and write a report")
+        _add_run_options(p, name)
+        p.set_defaults(func=run_dataset, dataset=name)
+
+    cmp = sub.add_parser("compare", help="what changed between two runs, question by question")
+    cmp.add_argument("run_a", type=Path)
+    cmp.add_argument("run_b", type=Path)
+    cmp.add_argument("-q", "--quiet", action="store_true", help="counts only, no question lists")
+    cmp.set_defaults(func=run_compare)
+
+    sc = sub.add_parser("sheetcopilot", help="check a SheetCopilot result, or run the tasks")
+    sc.add_argument("--check", type=Path, metavar="RESULT.xlsx", help="workbook to check")
+    sc.add_argument("--task", help="task id (with --check)")
+    sc.add_argument("--data-dir", type=Path, default=None,
+                    help="SheetCopilot folder (default: <data>/sheetcopilot)")
+    sc.add_argument("--limit", type=int, default=None, help="run the agent on the first N tasks")
+    _add_model_options(sc)
+    sc.add_argument("--out", type=Path, default=Path("runs/sheetcopilot"))
+    sc.add_argument("--max-steps", type=int, default=None)
+    sc.set_defaults(func=run_sheetcopilot)
+
+
+def _add_model_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="model name at the endpoint")
+    p.add_argument("--base-url", default=None,
+                   help="OpenAI-compatible endpoint, e.g. a vLLM server (http://HOST:8000/v1)")
+    p.add_argument("--local", nargs="?", const="", default=None, metavar="NAME",
+                   help="use the managed local CPU model (default qwen2.5-coder-1.5b)")
+
+
+def _add_run_options(p: argparse.ArgumentParser, dataset: str) -> None:
+    if dataset == "wikitq":
+        p.add_argument("--questions", type=Path, default=None,
+                       help="question TSV or tagged file (default: the dev set, "
+                            "pristine-seen-tables)")
+    else:
+        p.add_argument("--data", type=Path, default=None, help="dataset file or folder")
+    p.add_argument("--limit", type=int, default=None, help="first N questions only")
+    p.add_argument("--concurrency", type=int, default=None,
+                   help="questions in flight at once (default 4; 1 with --local, whose "
+                        "CPU server answers one request at a time)")
+    _add_model_options(p)
+    p.add_argument("--strategy", choices=STRATEGIES, default="agent")
+    p.add_argument("--strategies", default=None,
+                   help="comma-separated strategies, each run into OUT/<strategy>/ "
+                        "and shown side by side")
+    p.add_argument("--baselines", action="store_true",
+                   help="same as --strategies agent,direct,sql_once")
+    p.add_argument("--max-steps", type=int, default=None, help="agent step limit")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"run folder (default runs/{dataset}-<strategy>); rerun to resume")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+# ---------------------------------------------------------------- score
+
+
+def run_score(args: argparse.Namespace) -> int:
+    from evals.wikitq_scoring import (
+        check_prediction,
+        read_predictions,
+        read_tagged_targets,
+        score_predictions,
+        to_value_list,
+    )
+
+    for path in (args.predictions, args.tagged):
+        if not path.exists():
+            print(f"error: {path} not found", file=sys.stderr)
+            return 2
+    predictions = read_predictions(args.predictions)
+    targets = read_tagged_targets(args.tagged)
+    report = score_predictions(predictions, targets)
+    if args.verbose:
+        for ex_id, gold in targets.items():
+            items = predictions.get(ex_id)
+            pred = to_value_list(items) if items is not None else None
+            ok = items is not None and check_prediction(items, gold)
+            print(f"{ex_id}\t{ok}\t{gold}\t{pred if pred is not None else 'MISSING'}")
+    for ex_id in report.unknown:
+        print(f"warning: example id {ex_id!r} not in {args.tagged}", file=sys.stderr)
+    if report.missing:
+        print(f"{len(report.missing)} question(s) without a prediction count as wrong",
+              file=sys.stderr)
+    print(report.summary_line())
+    return 0
+
+
+# ---------------------------------------------------------------- dataset runs
+
+
+def _make_task(args: argparse.Namespace) -> Any:
+    if args.dataset == "wikitq":
+        from evals.tasks import WikiTQTask
+
+        return WikiTQTask(args.questions)
+    if args.dataset == "tabfact":
+        from evals.tabfact import TabFactTask
+
+        return TabFactTask(args.data)
+    if args.dataset == "aitqa":
+        from evals.aitqa import AITQATask
+
+        return AITQATask(args.data)
+    from evals.fetaqa import FeTaQATask
+
+    return FeTaQATask(args.data)
+
+
+def model_options(args: argparse.Namespace) -> dict[str, Any]:
+    """TableAgent's model arguments from --model/--base-url/--local (none: the agent's default,
+    TABLEPILOT_BASE_URL when set, else the local CPU model)."""
+    local: str | bool | None = None
+    if args.local is not None:
+        local = args.local or True
+    return {"base_url": args.base_url, "model_name": args.model, "local": local}
+
+
+def make_backend(args: argparse.Namespace) -> Any:
+    """The resolved model backend (``.name`` labels reports), shared by every strategy."""
+    from agent import TableAgent
+
+    return TableAgent(None, **model_options(args)).backend
+
+
+def _strategies(args: argparse.Namespace) -> list[str]:
+    if args.baselines:
+        return list(STRATEGIES)
+    if args.strategies:
+        names = [s.strip() for s in args.strategies.split(",") if s.strip()]
+        bad = [s for s in names if s not in STRATEGIES]
+        if bad:
+            raise SystemExit(f"error: unknown strategy {bad[0]!r}; choose from "
+                             f"{', '.join(STRATEGIES)}")
+        return names
+    return [args.strategy]
+
+
+def run_dataset(args: argparse.Namespace) -> int:
+    from agent import TableAgent
+    from evals.runner import run_eval
+
+    task = _make_task(args)
+    strategies = _strategies(args)
+    several = len(strategies) > 1
+    base = args.out or Path("runs") / (
+        f"{args.dataset}-{'-'.join(strategies)}" if several else f"{args.dataset}-{strategies[0]}")
+    items = task.load(limit=args.limit, workdir=base)
+    if not items:
+        print("error: no questions to run", file=sys.stderr)
+        return 2
+    backend = make_backend(args)
+    label = backend.name
+    concurrency = args.concurrency or (1 if args.local is not None else 4)
+    rows = []
+    for strategy in strategies:
+        out_dir = base / strategy if several else base
+        kwargs: dict[str, Any] = {"strategy": strategy}
+        if args.max_steps:
+            kwargs["max_steps"] = args.max_steps
+        agent = TableAgent(backend, **kwargs)
+        config = {"dataset": task.name, "strategy": strategy, "model": label,
+                  "questions": str(getattr(task, "questions", None) or getattr(task, "path", "")
+                                   or getattr(task, "folder", "")),
+                  "limit": args.limit, "concurrency": concurrency}
+        print(f"{task.name}: {len(items)} questions, strategy {strategy}, model {label} "
+              f"-> {out_dir}", file=sys.stderr)
+        outcome = run_eval(task, items, agent, out_dir, concurrency=concurrency,
+                           progress=not args.no_progress, config=config)
+        rows.append((strategy, outcome))
+        print(summary_line(outcome.report))
+        if outcome.interrupted:
+            print(f"interrupted: rerun the same command to resume from {out_dir}",
+                  file=sys.stderr)
+            return 130
+    if several:
+        print(side_by_side([(s, o.report) for s, o in rows]))
+    return 0
+
+
+def summary_line(report: dict[str, Any]) -> str:
+    low, high = report["ci95"]
+    name = "accuracy" if report["metric"] == "accuracy" else report["metric"]
+    return (f"{name}: {report['accuracy']:.4f} ({report['n_correct']}/{report['n_total']}) "
+            f"95% CI [{low:.3f}, {high:.3f}]  p50 {report['latency_s']['p50']:.1f}s  "
+            f"{report['questions_per_minute']:.2f} q/min")
+
+
+def side_by_side(reports: list[tuple[str, dict[str, Any]]]) -> str:
+    header = (f"{'strategy':<10} {'score':>7} {'95% CI':>15} {'right':>7} {'errors*':>8} "
+              f"{'p50 s':>7} {'tok in/q':>9} {'tok out/q':>9} {'q/min':>7}")
+    lines = [header, "-" * len(header)]
+    for name, r in reports:
+        low, high = r["ci95"]
+        errs = sum(v for k, v in r["errors"].items() if k != "wrong_answer")
+        lines.append(
+            f"{name:<10} {100 * r['accuracy']:>6.1f}% {f'{100 * low:.1f}-{100 * high:.1f}%':>15} "
+            f"{r['n_correct']:>3}/{r['n_total']:<3} {errs:>8} {r['latency_s']['p50']:>7.1f} "
+            f"{r['tokens_per_question']['in']:>9.0f} {r['tokens_per_question']['out']:>9.0f} "
+            f"{r['questions_per_minute']:>7.2f}")
+    lines.append("* errors: tool error, limit reached, model-format failure, crash or not run")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- compare
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from evals.compare import compare_runs, render_comparison
+
+    try:
+        cmp = compare_runs(args.run_a, args.run_b)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(render_comparison(cmp, verbose=not args.quiet))
+    return 0
+
+
+# ---------------------------------------------------------------- sheetcopilot
+
+
+def run_sheetcopilot(args: argparse.Namespace) -> int:
+    if args.check is not None:
+        if not args.task:
+            print("error: --check needs --task ID", file=sys.stderr)
+            return 2
+        from evals.sheetcopilot import check_task
+
+        result = check_task(args.check, args.task, data_dir=args.data_dir)
+        print("pass" if result.passed else f"fail: {result.reason}")
+        return 0 if result.passed else 1
+    if args.limit is None:
+        print("error: pass --check RESULT.xlsx --task ID, or --limit N to run the agent",
+              file=sys.stderr)
+        return 2
+    from evals.sheetcopilot_run import run_sheetcopilot_tasks
+
+    backend = make_backend(args)
+    report = run_sheetcopilot_tasks(backend, label=backend.name, limit=args.limit, out_dir=args.out,
+                                    data_dir=args.data_dir, max_steps=args.max_steps)
+    print(f"Exec@1: {report['exec_at_1']:.4f}  Pass@1: {report['pass_at_1']:.4f} "
+          f"({report['passed']}/{report['n_total']})")
+    return 0
