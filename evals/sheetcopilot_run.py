@@ -16,21 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from agent import TableAgent
+from agent.batch import read_done
 
 RESULTS = "results.jsonl"
-
-
-def _done(path: Path) -> dict[str, dict[str, Any]]:
-    done: dict[str, dict[str, Any]] = {}
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if isinstance(record, dict) and "id" in record:
-                done[str(record["id"])] = record
-    return done
 
 
 def run_task(agent: TableAgent, task: Any, out_dir: Path, data_dir: Path | None) -> dict[str, Any]:
@@ -70,7 +58,7 @@ def run_sheetcopilot_tasks(model: Any, *, label: str = "", limit: int | None = N
     out.mkdir(parents=True, exist_ok=True)
     root = Path(data_dir) if data_dir else None
     tasks = load_tasks(root)[:limit] if limit is not None else load_tasks(root)
-    done = _done(out / RESULTS)
+    done = read_done(out / RESULTS)
     pending = [t for t in tasks if t.id not in done]
     kwargs: dict[str, Any] = {"max_steps": max_steps} if max_steps else {}
     agent = TableAgent(model, **kwargs)

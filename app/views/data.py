@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from table_io.cell_types import kind_of
+
 CHART_MAX_ROWS = 25
 
 
@@ -69,15 +71,8 @@ def columns_frame(table: Any) -> pd.DataFrame:
 
 
 def type_name(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
-        return "yes/no"
-    if pd.api.types.is_integer_dtype(series):
-        return "integer"
-    if pd.api.types.is_numeric_dtype(series):
-        return "number"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "date"
-    return "text"
+    kind = kind_of(series)
+    return "yes/no" if kind == "boolean" else kind
 
 
 def _is_blank(value: Any) -> bool:
