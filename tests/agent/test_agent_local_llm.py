@@ -18,6 +18,7 @@ MODEL = default_model_name()
 
 pytestmark = [
     pytest.mark.llm,
+    pytest.mark.timeout(900),  # three questions on 2 CPU cores, each bounded by timeout_s
     pytest.mark.skipif(not llama_cpp_available(),
                        reason="llama-cpp-python is not installed (pip install 'tablepilot[local]')"),
     pytest.mark.skipif(not is_fetched(MODEL),
