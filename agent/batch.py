@@ -4,15 +4,18 @@ run resumed without redoing the items already written.
 
 A process killed mid-write leaves at most one partial last line; on resume it is cut off before
 anything new is appended, so the file stays one valid JSON object per line.
+
+Ctrl-C stops a batch at once: no new item starts, in-flight runs are abandoned (daemon threads,
+so the interpreter does not wait for them at exit) and every line already written is complete.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import queue
 import threading
-from collections.abc import Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -126,30 +129,106 @@ def _is_json(value: Any) -> bool:
     return True
 
 
-def _append(fh: IO[str], record: dict[str, Any]) -> None:
-    fh.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
-    fh.flush()
+def _append(fh: IO[bytes], record: dict[str, Any]) -> None:
+    """One whole line per write on an unbuffered file, then fsync: an interrupt never leaves a
+    line half in a buffer."""
+    data = memoryview((json.dumps(record, ensure_ascii=False, default=str) + "\n").encode())
+    while data:
+        data = data[fh.write(data) or 0:]
     os.fsync(fh.fileno())
 
 
-def _answer_one(agent: TableAgent, cache: WorkbookCache, item: dict[str, Any]) -> Answer:
+def _answer_one(agent: TableAgent, cache: WorkbookCache, item: dict[str, Any],
+                stop: threading.Event | None = None) -> Answer:
     question = str(item["question"])
     try:
         workbook = cache.get(item["source"])
     except TableIOError as exc:
         return Answer(question=question, value=None, text=f"Could not open the workbook: {exc}",
                       status="error", stop_reason=f"workbook failed to load: {exc}")
+
+    def check_stop(_step: Any) -> None:  # the loop calls this between steps
+        if stop is not None and stop.is_set():
+            raise _Cancelled
+
     try:
-        return agent.ask_workbook(workbook, question)
+        return agent.ask_workbook(workbook, question, on_step=check_stop)
     except Exception as exc:  # one bad item must not end the batch
         return Answer(question=question, value=None, text=f"Failed: {type(exc).__name__}: {exc}",
                       status="error", stop_reason=f"{type(exc).__name__}: {exc}")
 
 
+class _Cancelled(BaseException):
+    """Raised inside a run whose batch was stopped (not an Exception: no item handler eats it)."""
+
+
+class _Workers:
+    """Daemon threads taking items from a queue and putting ``(item, answer)`` on ``done``.
+
+    Daemon threads, not a ThreadPoolExecutor: the interpreter joins an executor's threads at
+    exit, so after Ctrl-C the process would wait for every in-flight question. ``stop()`` makes
+    the workers take no new item and in-flight runs end at their next step; nothing is waited for.
+    """
+
+    def __init__(self, answer: Callable[[dict[str, Any], threading.Event], Answer],
+                 items: list[dict[str, Any]], concurrency: int) -> None:
+        self.answer = answer
+        self.todo: queue.SimpleQueue[dict[str, Any]] = queue.SimpleQueue()
+        for item in items:
+            self.todo.put(item)
+        self.done: queue.SimpleQueue[tuple[dict[str, Any], Answer]] = queue.SimpleQueue()
+        self.stop_event = threading.Event()
+        self.threads = [threading.Thread(target=self._work, name=f"tablepilot-batch-{n}",
+                                         daemon=True)
+                        for n in range(max(1, min(concurrency, len(items))))]
+        for thread in self.threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                item = self.todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                answer = self.answer(item, self.stop_event)
+            except _Cancelled:
+                return
+            except BaseException as exc:  # reported as the item's answer
+                answer = Answer(question=str(item["question"]), value=None,
+                                text=f"Failed: {type(exc).__name__}: {exc}", status="error",
+                                stop_reason=f"{type(exc).__name__}: {exc}")
+            if self.stop_event.is_set():
+                return
+            self.done.put((item, answer))
+
+    def next_done(self) -> tuple[dict[str, Any], Answer]:
+        """The next finished item; waits in short slices so Ctrl-C is seen at once."""
+        while True:
+            try:
+                return self.done.get(timeout=0.2)
+            except queue.Empty:
+                if not any(t.is_alive() for t in self.threads) and self.done.empty():
+                    raise RuntimeError("batch workers ended with items unanswered") from None
+
+    def stop(self) -> None:
+        """Take no new item and let in-flight runs end at their next step; waits for nothing."""
+        self.stop_event.set()
+        while True:  # drop the items not started (a resumed run does them)
+            try:
+                self.todo.get_nowait()
+            except queue.Empty:
+                break
+
+
 def run_batch(agent: TableAgent, items: Iterable[dict[str, Any]], *, concurrency: int = 8,
               out: str | Path | None = None,
               progress: bool = True) -> Iterator[tuple[Any, Answer]]:
-    """Yield ``(id, Answer)`` for every item not already in ``out``, as they finish."""
+    """Yield ``(id, Answer)`` for every item not already in ``out``, as they finish.
+
+    Ctrl-C (or closing the iterator) stops at once: no new item starts, in-flight runs are
+    abandoned (they end at their next step; nothing is written for them) and the items already
+    yielded stay in ``out``, so a rerun resumes with the rest and answers each item once."""
     todo = []
     for n, item in enumerate(items):
         item = dict(item)
@@ -170,6 +249,8 @@ def run_batch(agent: TableAgent, items: Iterable[dict[str, Any]], *, concurrency
 
 def _drive(agent: TableAgent, pending: list[dict[str, Any]], total: int, already: int,
            concurrency: int, out_path: Path | None, progress: bool) -> Iterator[tuple[Any, Answer]]:
+    if not pending:
+        return
     cache = WorkbookCache()
     bar = None
     if progress:
@@ -179,37 +260,19 @@ def _drive(agent: TableAgent, pending: list[dict[str, Any]], total: int, already
     fh = None
     if out_path is not None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        fh = out_path.open("a", encoding="utf-8")
-    pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="tablepilot")
-    queue_iter = iter(pending)
-    running: dict[Future[Answer], dict[str, Any]] = {}
-
-    def submit_next() -> bool:
-        item = next(queue_iter, None)
-        if item is None:
-            return False
-        running[pool.submit(_answer_one, agent, cache, item)] = item
-        return True
-
+        fh = out_path.open("ab", buffering=0)
+    workers = _Workers(lambda item, stop: _answer_one(agent, cache, item, stop), pending,
+                       concurrency)
     try:
-        for _ in range(max(1, concurrency)):
-            if not submit_next():
-                break
-        while running:
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in finished:
-                item = running.pop(future)
-                answer = future.result()
-                if fh is not None:
-                    _append(fh, _record(item, answer))
-                if bar is not None:
-                    bar.update(1)
-                submit_next()
-                yield item["id"], answer
+        for _ in range(len(pending)):
+            item, answer = workers.next_done()
+            if fh is not None:
+                _append(fh, _record(item, answer))
+            if bar is not None:
+                bar.update(1)
+            yield item["id"], answer
     finally:
-        for future in running:
-            future.cancel()
-        pool.shutdown(wait=False, cancel_futures=True)
+        workers.stop()
         if fh is not None:
             fh.close()
         if bar is not None:

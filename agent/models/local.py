@@ -2,21 +2,28 @@
 OpenAI-compatible client as vLLM, so the agent has one code path for every backend.
 
 The server is started on first use (a free port, health-waited), shared by every agent in the
-process that uses the same model file, and stopped at exit.
+process that uses the same model file, and dies with the process: it runs in its own process
+group, which is stopped at exit (atexit) and on SIGTERM/SIGHUP, and on Linux the kernel sends
+it SIGTERM when tablepilot dies some other way (PR_SET_PDEATHSIG, even after SIGKILL).
 """
 
 from __future__ import annotations
 
 import atexit
+import ctypes
 import importlib.util
 import os
+import queue
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from agent.local_model import LocalModelError, default_model_name, require
@@ -36,6 +43,134 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------ child processes
+
+_CHILDREN: set[subprocess.Popen[bytes]] = set()
+_CHILDREN_LOCK = threading.RLock()  # re-entrant: the signal handler runs on the main thread
+_PR_SET_PDEATHSIG = 1
+_prctl: Any = None  # looked up here, not in the forked child
+if sys.platform.startswith("linux"):
+    try:
+        _prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - no libc to call
+        _prctl = None
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    """In the child, before exec: the kernel sends SIGTERM when the parent dies."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+_launch_jobs: queue.SimpleQueue[tuple[Callable[[], Any], queue.SimpleQueue[Any]]] = (
+    queue.SimpleQueue())
+_launcher_thread: threading.Thread | None = None
+
+
+def _launcher_loop() -> None:
+    while True:
+        job, reply = _launch_jobs.get()
+        try:
+            reply.put((True, job()))
+        except BaseException as exc:
+            reply.put((False, exc))
+
+
+def _in_launcher(job: Callable[[], Any]) -> Any:
+    """Run ``job`` on one long-lived daemon thread. PR_SET_PDEATHSIG fires when the *thread*
+    that forked the child ends, so a server started from a batch worker must not be forked
+    by that worker."""
+    global _launcher_thread
+    with _CHILDREN_LOCK:
+        if _launcher_thread is None:
+            _launcher_thread = threading.Thread(target=_launcher_loop, daemon=True,
+                                                name="tablepilot-launcher")
+            _launcher_thread.start()
+    reply: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+    _launch_jobs.put((job, reply))
+    ok, value = reply.get()
+    if ok:
+        return value
+    raise value
+
+
+def launch(cmd: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    """Start ``cmd`` as a child that dies with this process: its own process group (stopped at
+    exit and on SIGTERM/SIGHUP) and, on Linux, PR_SET_PDEATHSIG=SIGTERM."""
+    install_signal_handlers()
+
+    parent_pid = os.getpid()
+
+    def start() -> subprocess.Popen[bytes]:
+        with log_path.open("wb") as log:
+            return subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                process_group=0,
+                preexec_fn=(lambda: _die_with_parent(parent_pid)) if _prctl is not None else None)
+
+    proc: subprocess.Popen[bytes] = _in_launcher(start)
+    with _CHILDREN_LOCK:
+        _CHILDREN.add(proc)
+    return proc
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
+    """Stop ``proc``'s process group: SIGTERM, then SIGKILL after ``timeout_s``."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            proc.poll()
+            break
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            continue
+        break
+    with _CHILDREN_LOCK:
+        _CHILDREN.discard(proc)
+
+
+def stop_children(timeout_s: float = 10.0) -> None:
+    """Stop every child started by ``launch`` that is still running."""
+    with _CHILDREN_LOCK:
+        children = list(_CHILDREN)
+    for proc in children:
+        terminate(proc, timeout_s)
+
+
+_previous_handlers: dict[int, Any] = {}
+
+
+def _on_exit_signal(signum: int, frame: FrameType | None) -> None:
+    stop_children(timeout_s=3.0)
+    previous = _previous_handlers.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+    elif previous == signal.SIG_DFL:  # die of the signal, as without this handler
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def install_signal_handlers() -> None:
+    """Stop the children on SIGTERM/SIGHUP, then do what the signal did before. Only from the
+    main thread, and only where no one has set a handler (ours chains to the previous one)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if sig is None or int(sig) in _previous_handlers:
+            continue
+        current = signal.getsignal(sig)
+        if current != signal.SIG_DFL:
+            continue
+        _previous_handlers[int(sig)] = current
+        signal.signal(sig, _on_exit_signal)
 
 
 class LocalServer:
@@ -77,10 +212,7 @@ class LocalServer:
                 "llama-cpp-python is not installed: pip install 'tablepilot[local]' "
                 "(or ./scripts/setup), or point TABLEPILOT_BASE_URL at a server")
         self.port = _free_port()
-        log = self.log_path.open("wb")
-        self.proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        log.close()
+        self.proc = launch(self.command(), self.log_path)
         self._wait_healthy(timeout_s)
         return self
 
@@ -113,13 +245,7 @@ class LocalServer:
     def stop(self) -> None:
         if self.proc is None:
             return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        terminate(self.proc)
         self.proc = None
 
 
@@ -146,10 +272,12 @@ def get_server(name: str | None = None, *, n_ctx: int = DEFAULT_CTX,
 
 
 def stop_all() -> None:
+    """Stop every managed server (and any other child ``launch`` started)."""
     with _LOCK:
         for server in _SERVERS.values():
             server.stop()
         _SERVERS.clear()
+    stop_children()
 
 
 atexit.register(stop_all)
