@@ -178,6 +178,7 @@ class _Workers:
             self.todo.put(item)
         self.done: queue.SimpleQueue[tuple[dict[str, Any], Answer]] = queue.SimpleQueue()
         self.stop_event = threading.Event()
+        self.interrupted = False  # a KeyboardInterrupt inside a run stops the whole batch
         self.threads = [threading.Thread(target=self._work, name=f"tablepilot-batch-{n}",
                                          daemon=True)
                         for n in range(max(1, min(concurrency, len(items))))]
@@ -194,6 +195,10 @@ class _Workers:
                 answer = self.answer(item, self.stop_event)
             except _Cancelled:
                 return
+            except KeyboardInterrupt:  # raised inside a run: the consumer re-raises it
+                self.interrupted = True
+                self.stop_event.set()
+                return
             except BaseException as exc:  # reported as the item's answer
                 answer = Answer(question=str(item["question"]), value=None,
                                 text=f"Failed: {type(exc).__name__}: {exc}", status="error",
@@ -205,9 +210,13 @@ class _Workers:
     def next_done(self) -> tuple[dict[str, Any], Answer]:
         """The next finished item; waits in short slices so Ctrl-C is seen at once."""
         while True:
+            if self.interrupted:
+                raise KeyboardInterrupt
             try:
                 return self.done.get(timeout=0.2)
             except queue.Empty:
+                if self.interrupted:
+                    raise KeyboardInterrupt from None
                 if not any(t.is_alive() for t in self.threads) and self.done.empty():
                     raise RuntimeError("batch workers ended with items unanswered") from None
 

@@ -127,9 +127,6 @@ except KeyboardInterrupt:
 """
 
 
-@pytest.mark.xfail(reason="agent/loop.py call_with_timeout runs model calls on a "
-                          "ThreadPoolExecutor, whose threads the interpreter joins at exit; "
-                          "it needs a daemon thread", strict=False)
 def test_ctrl_c_ends_a_batch_process_without_waiting_for_in_flight_questions(
         sales_xlsx: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"
