@@ -153,8 +153,8 @@ class Informer:
             for col, values in distinct_values(table, self.query).items():
                 columns.setdefault(col.lower(), []).extend(values)
         hints = []
-        for node in tree.find_all(exp.EQ):
-            left, right = node.left, node.right
+        for node in tree.find_all(exp.EQ, exp.Like, exp.ILike):
+            left, right = node.this, node.expression
             if isinstance(right, exp.Column) and isinstance(left, exp.Literal):
                 left, right = right, left
             if not (isinstance(left, exp.Column) and isinstance(right, exp.Literal)
@@ -164,10 +164,40 @@ class Informer:
             literal = right.this
             if not values or literal in values:
                 continue
+            if isinstance(node, exp.Like | exp.ILike):
+                literal = literal.strip("%")
+                needle = literal.lower()
+                if "%" in literal or "_" in literal or not literal or any(
+                        needle in v for v in _lowered(values)):
+                    continue  # a pattern that matches (or one too complex to check)
             close = [m[0] for m in process.extract(literal, values, scorer=fuzz.WRatio, limit=3,
                                                    score_cutoff=60)]
             hints.append((left.name, literal, close))
         return hints
+
+    def columns_holding(self, literal: str, exclude: str = "") -> list[tuple[str, str]]:
+        """(column, value) for other text columns that hold ``literal`` (or a close or longer
+        spelling of it): the model compared against the wrong column."""
+        needle = literal.lower().strip()
+        if len(needle) < 3:
+            return []
+        found: list[tuple[str, str]] = []
+        for table in self.workbook.tables:
+            for col, values in distinct_values(table, self.query).items():
+                if col.lower() == exclude.lower():
+                    continue
+                lowered = _lowered(values)
+                hit = next((values[i] for i, v in enumerate(lowered) if v == needle), None)
+                if hit is None:
+                    hit = next((values[i] for i, v in enumerate(lowered)
+                                if len(needle) >= 4 and needle in v), None)
+                if hit is None:
+                    best = process.extractOne(needle, lowered, scorer=fuzz.ratio,
+                                              score_cutoff=90)
+                    hit = values[best[2]] if best else None
+                if hit is not None:
+                    found.append((col, hit))
+        return found[:3]
 
 
 def informer_for(workbook: Workbook, sql_tool: Any | None) -> Informer:

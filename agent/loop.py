@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import queue
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -36,8 +36,10 @@ from agent.values import (
     is_reference,
     mentions,
     numbers_in,
+    shape_for_question,
     to_value,
 )
+from agent.view import schema_line, sql_name
 from tools.base import Tool, ToolResult
 
 OnStep = Callable[[Step], None]
@@ -101,13 +103,6 @@ class TurnContext:
     schema: dict[str, list[str]] = field(default_factory=dict)  # every table -> its columns
 
 
-@cache
-def _model_pool() -> ThreadPoolExecutor:
-    # threads are reused; a call that hangs past its run's time limit keeps one busy until the
-    # client's own timeout ends it, so the pool is large
-    return ThreadPoolExecutor(max_workers=256, thread_name_prefix="tablepilot-model")
-
-
 def call_with_timeout(fn: Callable[[], Any], timeout_s: float) -> Any:
     """Run ``fn`` in a daemon thread and give up after ``timeout_s`` (a hung server never hangs
     the run; the thread is left to finish on its own)."""
@@ -119,7 +114,9 @@ def call_with_timeout(fn: Callable[[], Any], timeout_s: float) -> Any:
         except BaseException as exc:
             box.put((False, exc))
 
-    _model_pool().submit(target)
+    # a daemon thread, not a pool: the interpreter joins a pool's threads at exit, so Ctrl-C
+    # would wait for a hung model call
+    threading.Thread(target=target, name="tablepilot-model", daemon=True).start()
     try:
         ok, value = box.get(timeout=max(0.01, timeout_s))
     except queue.Empty:
@@ -156,6 +153,7 @@ class Run:
         self.tokens_out = 0
         self.started = 0.0
         self.version: int | None = None
+        self._hinted = False  # the last query compared against text that is not a cell value
 
     # ---------------------------------------------------------------- prompt
 
@@ -182,7 +180,7 @@ class Run:
         example_text = ""
         if examples:
             example_text = self.msg["examples_header"] + "\n\n".join(examples) + "\n"
-        schema = "; ".join(f"{t}({', '.join(cols)})" for t, cols in self.context.schema.items())
+        schema = schema_line(self.context.schema)
         return prompts.render("turn.md", view=self.context.view_text, informer=informer,
                               examples=example_text, question=self.question,
                               schema=schema[:1500])
@@ -244,7 +242,7 @@ class Run:
                                        *self.context.history, HumanMessage(self.turn_prompt())]
         self.messages = messages
         errors_in_row = format_errors = nudges = 0
-        checked = False
+        checked = recheck = False
         while True:
             reason = self._limit_reason()
             if reason:
@@ -291,6 +289,11 @@ class Run:
                             and "sql" in self.tools):
                         checked = True  # small models guess: make them look it up once
                         messages.append(HumanMessage(self.msg["check_first"]))
+                        break
+                    if (not recheck and self._unsupported_after_empty(call["args"])
+                            and len(self.steps) < self.limits.max_steps):
+                        recheck = True  # an answer right after a query that found nothing
+                        messages.append(HumanMessage(self.msg["empty_then_answer"]))
                         break
                     return self._final(call["args"], thought)
                 if len(self.steps) >= self.limits.max_steps:
@@ -369,6 +372,7 @@ class Run:
         name, args = call["name"], call["args"]
         tool = self.tools.get(name)
         started = time.perf_counter()
+        self._hinted = False
         if tool is None:
             observation = self.msg["unknown_tool"].format(name=name,
                                                           tools=", ".join(self.tool_names()))
@@ -466,19 +470,53 @@ class Run:
         return None, False
 
     def _empty_result_hint(self, result: ToolResult) -> str:
+        """For a result with no rows (or a count of 0): the text literals the query compared
+        that are not values of their column, with the closest real values."""
         payload = result.payload if isinstance(result.payload, dict) else {}
         frame = payload.get("frame")
-        if frame is None or self.informer is None:
-            return ""
-        empty = len(frame) == 0 or bool(frame.isna().all().all())
-        if not empty:
+        self._hinted = False
+        if frame is None or self.informer is None or not _empty_or_zero(frame):
             return ""
         hints = self.informer.literal_hints(str(payload.get("sql") or ""))
-        return "".join(self.msg["not_a_value"].format(
-            value=lit, column=col, closest=", ".join(repr(c) for c in close) or "none")
-            for col, lit, close in hints)
+        self._hinted = bool(hints)
+        notes = []
+        for col, lit, close in hints:
+            notes.append(self.msg["not_a_value"].format(
+                value=lit, column=col, closest=", ".join(repr(c) for c in close) or "none"))
+            elsewhere = self.informer.columns_holding(lit, exclude=col)
+            if elsewhere:
+                notes.append(self.msg["in_other_column"].format(value=lit, columns=", ".join(
+                    f"{sql_name(c)} ({v!r})" for c, v in elsewhere)))
+        return "".join(notes)
 
     # ---------------------------------------------------------------- answers
+
+    def _unsupported_after_empty(self, args: dict[str, Any]) -> bool:
+        """The last query failed or returned no rows, and the answer appears in no tool result."""
+        if not self.results:
+            return False
+        if not self.results[-1].ok:
+            raw = args.get("answer", args.get("value"))
+            seen = "\n".join(s.output for s in self.steps if s.error is None)
+            return is_reference(raw) or not mentions(seen, coerce_answer(raw))
+        if self.results[-1].tool != "sql":
+            return False
+        payload = self.results[-1].result.payload
+        frame = payload.get("frame") if isinstance(payload, dict) else None
+        if frame is None or not _empty_or_zero(frame):
+            return False
+        if self._hinted:
+            return True
+        if not (len(frame) == 0 or bool(frame.isna().all().all())):
+            return False
+        raw = args.get("answer", args.get("value"))
+        if is_reference(raw):
+            return True
+        answer = coerce_answer(raw)
+        if isinstance(answer, int | float) and not isinstance(answer, bool) and answer == 0:
+            return False  # 'none found' is a fine answer to 'how many'
+        earlier = "\n".join(s.output for s in self.steps[:-1] if s.error is None)
+        return not mentions(earlier, answer)
 
     def _last_value(self) -> tuple[Any, bool]:
         for r in reversed(self.results):
@@ -504,8 +542,8 @@ class Run:
 
     def _final(self, args: dict[str, Any], thought: str) -> Answer:
         raw = args.get("answer", args.get("value"))
-        if isinstance(raw, str) and raw.lstrip().startswith("ERROR"):
-            raw = None
+        if isinstance(raw, str) and _ERROR_TEXT.match(raw):
+            raw = None  # the model copied a tool error as its answer
         explanation = str(args.get("explanation") or "").strip()
         value, has_value = self._last_value()
         if is_reference(raw) and has_value:
@@ -521,6 +559,8 @@ class Run:
         return self._finish(answer, explanation or thought, source="final_answer", note=note)
 
     def _finish(self, value: Any, explanation: str, *, source: str, note: str = "") -> Answer:
+        value, shaped = shape_for_question(self.question, value)
+        note = "; ".join(n for n in (note, shaped) if n)
         text = format_value(value)
         if explanation and explanation.strip() != text and len(explanation) < 400:
             text = f"{text}\n{explanation.strip()}" if text else explanation.strip()
@@ -530,7 +570,7 @@ class Run:
 
     def _stop(self, status: Status, reason: str) -> Answer:
         value, has_value = self._last_value()
-        best = value if has_value else None
+        best = shape_for_question(self.question, value)[0] if has_value else None
         text = f"Stopped: {reason}."
         if has_value:
             text += f" Last result: {format_value(value)}"
@@ -550,6 +590,19 @@ class Run:
                       model=self.backend.name, tokens_in=self.tokens_in,
                       tokens_out=self.tokens_out,
                       duration_s=round(time.monotonic() - self.started, 6), version=self.version)
+
+
+_ERROR_TEXT = re.compile(r"\s*error\b\s*(\(|:|$)", re.I)
+
+
+def _empty_or_zero(frame: Any) -> bool:
+    """No rows, only NULLs, or a single 0 (a count that found nothing)."""
+    if len(frame) == 0 or bool(frame.isna().all().all()):
+        return True
+    if frame.shape == (1, 1):
+        cell = to_value(frame.iloc[0, 0])
+        return _is_number(cell) and cell == 0
+    return False
 
 
 def _is_sql(x: Any) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 from rank_bm25 import BM25Okapi
 
 import prompts
+from agent.view import schema_line
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = {"the", "a", "an", "of", "in", "on", "to", "is", "was", "what", "which", "who", "how",
@@ -80,14 +81,24 @@ def render_call(tool: str, args: dict[str, Any], mode: str) -> str:
     return f"{tool}({inner})"
 
 
-def _table_block(spec: str) -> str:
-    """'games(date, venue)  -- note' -> the same shape as the packed view's header."""
+def _table_spec(spec: str) -> tuple[str, list[str], str] | None:
+    """'games(date, venue)  -- note' -> ('games', ['date', 'venue'], 'note')."""
     m = re.match(r"\s*(\w+)\((.*?)\)\s*(?:--\s*(.*))?$", spec)
     if not m:
-        return f"Table {spec}"
+        return None
     name, cols, note = m.groups()
-    text = f"Table {name}\nColumns: {'; '.join(c.strip() for c in cols.split(','))}"
-    return text + (f"\nNote: {note}" if note else "")
+    return name, [c.strip() for c in cols.split(",")], note or ""
+
+
+def _table_block(spec: str) -> str:
+    """An exemplar's table in the same shape as the packed view's header and schema line."""
+    parsed = _table_spec(spec)
+    if parsed is None:
+        return f"Table {spec}"
+    name, cols, note = parsed
+    text = f"Table {name}\nColumns: {'; '.join(cols)}"
+    text += f"\nNote: {note}" if note else ""
+    return text + f"\n\nTables and columns: {schema_line({name: cols})}"
 
 
 def render_example(item: dict[str, Any], mode: str) -> str:
@@ -125,7 +136,7 @@ class Retriever:
 
         out: list[Any] = []
         for item in _task_index().top(question, self.k, tools):
-            out.append(HumanMessage(f"{_table_block(item['table'])}\n\nQuestion: {item['question']}"))
+            out.append(HumanMessage(f"{_table_block(item['table'])}\nQuestion: {item['question']}"))
             for step in item["steps"]:
                 out.append(AIMessage(render_call(step["tool"], step["args"], "text")))
                 out.append(HumanMessage(f"Result of {step['tool']}:\n{step['result']}"))

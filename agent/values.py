@@ -125,3 +125,91 @@ def mentions(text: str, value: Any) -> bool:
                    (isinstance(value, float) and abs(n - value) < 0.005 * max(1.0, abs(value)))
                    for n in numbers_in(text))
     return str(value).strip().lower() in text.lower()
+
+
+# ---------------------------------------------------------------- answers shaped by the question
+
+_COUNT_Q = re.compile(r"^\s*(how many|what (is|was|were|are) the (total )?number of|"
+                      r"(the )?(total )?number of|count the)\b", re.I)
+_DIFFERENCE_Q = re.compile(r"\b(how (many|much) (more|less|fewer|longer|shorter|higher|lower|"
+                           r"older|younger|bigger|larger|smaller)|difference)\b", re.I)
+_ONE_OF_Q = re.compile(r"^\s*(name|give|list|tell me|what is|what was|who is|who was) "
+                       r"(one|a single|any one|an?|one of the)\b", re.I)
+_YES_NO_Q = re.compile(r"^\s*(is|was|were|are|did|does|do|has|have|had|can|could|will)\b", re.I)
+_NUMBER_WORDS = {"zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, "four": 4,
+                 "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                 "eleven": 11, "twelve": 12}
+_OPTION_WORDS = re.compile(r"[^\W_][\w'.&-]*", re.U)
+
+
+def is_count_question(question: str) -> bool:
+    return bool(_COUNT_Q.match(question))
+
+
+def _count_from_text(text: str) -> Any:
+    """'3 times' -> 3, 'three' -> 3; None when the text does not state one count."""
+    numbers = numbers_in(text)
+    if len(numbers) == 1:
+        return to_value(numbers[0])
+    if not numbers:
+        words = re.findall(r"[a-z]+", text.lower())
+        found = [_NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS]
+        if len(found) == 1 and len(words) <= 3:
+            return found[0]
+    return None
+
+
+def _options(question: str) -> tuple[list[str], list[str]]:
+    """The words on each side of the first ' or ' (the two things a question compares)."""
+    m = re.search(r"\s+or\s+", question, re.I)
+    if not m:
+        return [], []
+    left = _OPTION_WORDS.findall(question[:m.start()].split(",")[-1])
+    right = _OPTION_WORDS.findall(re.split(r"[,?;]", question[m.end():])[0])
+    return left, right
+
+
+def _option_named(answer: str, question: str) -> str | None:
+    """For 'who scored more, grant or benyon?' and an answer 'Elliot Benyon': 'benyon', the
+    option as the question writes it (the one the answer names; None when not exactly one)."""
+    left, right = _options(question)
+    if not left or not right:
+        return None
+    low = f" {' '.join(_OPTION_WORDS.findall(answer.lower()))} "
+
+    def side(words: list[str]) -> str | None:
+        while words and words[0].lower() in ("the", "a", "an"):
+            words = words[1:]
+        text = " ".join(words)
+        return text if words and len(words) <= 6 and f" {text.lower()} " in low else None
+
+    left_hit, right_hit = side(left), side(right)
+    if (left_hit is None) == (right_hit is None):
+        return None
+    return left_hit or right_hit
+
+
+def shape_for_question(question: str, value: Any) -> tuple[Any, str]:
+    """The answer in the form the question asks for, and a note when it was changed:
+    a count for 'how many' (a list of rows -> its length, '3 times' -> 3), 'yes'/'no' for a
+    yes/no question, and for 'A or B' questions the option as the question names it."""
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), ""
+    if (isinstance(value, int | float) and value < 0 and _DIFFERENCE_Q.search(question)):
+        return to_value(-value), "a difference is stated as a positive number"
+    if isinstance(value, list) and len(value) > 1 and _ONE_OF_Q.match(question):
+        return value[0], "the question asks for one of them"
+    if is_count_question(question):
+        if isinstance(value, list) and len(value) > 1 and not all(
+                isinstance(v, int | float) for v in value):
+            return len(value), f"counted the {len(value)} values listed"
+        if isinstance(value, str):
+            count = _count_from_text(value)
+            if count is not None:
+                return count, ""
+        return value, ""
+    if isinstance(value, str) and not _YES_NO_Q.match(question):
+        option = _option_named(value, question)
+        if option is not None and option.lower() != value.strip().lower():
+            return option, f"{value} is the question's {option!r}"
+    return value, ""

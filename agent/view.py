@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -15,6 +16,25 @@ class View:
     tables: list[str] = field(default_factory=list)
     cells: list[str] = field(default_factory=list)
     omitted: list[str] = field(default_factory=list)
+
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_RESERVED = {"all", "and", "as", "asc", "by", "case", "cast", "check", "column", "default",
+             "desc", "end", "from", "group", "having", "in", "is", "join", "limit", "not", "on",
+             "or", "order", "select", "table", "to", "union", "user", "when", "where", "with"}
+
+
+def sql_name(name: str) -> str:
+    """A table or column name as SQL needs it: bare when plain, else in double quotes."""
+    if _PLAIN.match(name) and name.lower() not in _RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def schema_line(schema: dict[str, list[str]]) -> str:
+    """'t(a, "Total Sales")': every table with its columns, quoted exactly as SQL needs them."""
+    return "; ".join(f"{sql_name(t)}({', '.join(sql_name(c) for c in cols)})"
+                     for t, cols in schema.items())
 
 
 def estimate_tokens(text: str) -> int:
