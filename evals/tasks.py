@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +33,7 @@ class EvalItem:
         return {"id": self.id, "source": self.source, "question": self.question}
 
 
-class EvalTask:
+class EvalTask(ABC):
     """A dataset in the runner's shape. Subclasses set ``name``/``metric`` and override
     ``load`` and ``score``; ``prediction`` defaults to the answer's items as text."""
 
@@ -40,14 +41,16 @@ class EvalTask:
     metric = "accuracy"  # "accuracy" (0/1 per question) or a mean score such as "rouge_l"
     binary = True
 
+    @abstractmethod
     def load(self, *, limit: int | None = None, workdir: Path | None = None) -> list[EvalItem]:
-        raise NotImplementedError  # pragma: no cover - every task overrides it
+        """The dataset's items (the first ``limit``), tables written under ``workdir`` if needed."""
 
     def prediction(self, answer: Answer) -> list[str]:
         return answer_items(answer)
 
+    @abstractmethod
     def score(self, item: EvalItem, prediction: list[str]) -> float:
-        raise NotImplementedError  # pragma: no cover - every task overrides it
+        """1.0/0.0 for a binary metric, else the item's score."""
 
 
 def write_table_csv(rows: Sequence[Sequence[str]], dest: Path) -> Path:

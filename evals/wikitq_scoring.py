@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +58,7 @@ def normalize(x: str) -> str:
 # ---------------------------------------------------------------- values
 
 
-class Value:
+class Value(ABC):
     """A denotation item. ``normalized`` is the normalised original string."""
 
     _normalized: str = ""
@@ -66,8 +67,9 @@ class Value:
     def normalized(self) -> str:
         return self._normalized
 
+    @abstractmethod
     def match(self, other: Value) -> bool:
-        raise NotImplementedError  # pragma: no cover - every subclass overrides it
+        """Whether ``other`` denotes the same value (the official matching rules)."""
 
 
 class StringValue(Value):
