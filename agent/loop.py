@@ -218,7 +218,7 @@ class Run:
             t_in = int(usage.get("input_tokens", 0) or 0)
             t_out = int(usage.get("output_tokens", 0) or 0)
             if not usage:
-                from agent.view import estimate_tokens
+                from tools.tokens import estimate_tokens
 
                 t_in = sum(estimate_tokens(str(m.content)) for m in messages)
                 t_out = estimate_tokens(str(message.content) + str(message.tool_calls))
