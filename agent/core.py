@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 Strategy = Literal["agent", "direct", "sql_once"]
 STRATEGIES = ("agent", "direct", "sql_once")
+LOCAL_SAMPLES = 3  # default drafts per query step for the local CPU model
 
 
 class TableAgent:
@@ -33,6 +34,9 @@ class TableAgent:
     or None: ``TABLEPILOT_BASE_URL``/``TABLEPILOT_MODEL`` when set, else the local CPU model.
     ``strategy``: "agent" (the tool loop), or the baselines "direct" (packed table and question
     in one call, no tools) and "sql_once" (one-shot text-to-SQL, executed).
+    ``samples``: drafts of each query step until one returns a value, run and voted on by
+    their results (greedy plus seeded samples; helps small models most, costs extra calls);
+    None: 3 for the local CPU model, else 1.
     """
 
     def __init__(self, model: Any = None, *, max_steps: int = 8, max_tokens: int = 60_000,
@@ -41,12 +45,17 @@ class TableAgent:
                  model_name: str | None = None, api_key: str | None = None,
                  local: str | bool | None = None, tool_mode: str | None = None,
                  view_tokens: int = 1500, python: bool = True, examples: int = 2,
-                 informer: bool = True, max_errors: int = 4) -> None:
+                 informer: bool = True, max_errors: int = 4,
+                 samples: int | None = None) -> None:
+        if samples is not None and samples < 1:
+            raise ValueError(f"samples must be at least 1, not {samples}")
         if strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         self.strategy: Strategy = strategy
         self.limits = Limits(max_steps=max_steps, max_tokens=max_tokens, timeout_s=timeout_s,
-                             view_tokens=view_tokens, max_errors=max_errors)
+                             view_tokens=view_tokens, max_errors=max_errors,
+                             samples=samples or 1)
+        self._samples = samples
         self.tool_factory = tools
         self.python = python
         self.examples = examples
@@ -66,7 +75,15 @@ class TableAgent:
         with self._lock:
             if self._backend is None:
                 self._backend = resolve(**self._model_spec, timeout_s=self.limits.timeout_s)
+                if self._samples is None:
+                    self.limits.samples = LOCAL_SAMPLES if self._backend.kind == "local" else 1
             return self._backend
+
+    @property
+    def samples(self) -> int:
+        """Drafts per query step (resolves the model to choose the default)."""
+        self.backend  # noqa: B018  (resolving the model sets the default)
+        return self.limits.samples
 
     @property
     def model_name(self) -> str:

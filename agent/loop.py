@@ -25,6 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 import prompts
 from agent.answer import Answer, Status, Step
+from agent.drafts import Draft, draft_log, pick, run_drafts
 from agent.informer import Informer
 from agent.models import Backend
 from agent.models import text_protocol as tp
@@ -61,6 +62,8 @@ class Limits:
     model_retries: int = 3  # transient model-server failures, with backoff
     observation_chars: int = 3000  # what the model sees of one tool result
     view_tokens: int = 1500  # TAP budget for the packed view
+    samples: int = 1  # drafts of a query step, voted on by their results (agent/drafts.py)
+    sample_temperature: float = 0.8
 
 
 @cache
@@ -302,6 +305,11 @@ class Run:
                 if self._repeats_last(call):
                     value, _ = self._last_value()
                     return self._finish(value, thought, source="repeated the call that computed it")
+                if self._should_draft(call, len(calls)):
+                    ok = self._run_drafted(llm, call, text, messages)
+                    thought = ""
+                    errors_in_row = 0 if ok else errors_in_row + 1
+                    continue
                 ok = self._run_tool(call, thought, messages)
                 thought = ""
                 errors_in_row = 0 if ok else errors_in_row + 1
@@ -368,26 +376,70 @@ class Run:
 
     # ---------------------------------------------------------------- tools
 
-    def _run_tool(self, call: dict[str, Any], thought: str, messages: list[BaseMessage]) -> bool:
+    def _should_draft(self, call: dict[str, Any], n_calls: int) -> bool:
+        """Draft a query step until some query has returned a value."""
+        return (self.limits.samples > 1 and n_calls == 1 and call["name"] == "sql"
+                and "sql" in self.tools and isinstance(call["args"].get("query"), str)
+                and not any(r.ok and r.has_value for r in self.results))
+
+    def _run_drafted(self, llm: Any, greedy: dict[str, Any], text: str,
+                     messages: list[BaseMessage]) -> bool:
+        """Sample more drafts of this query step, run them, and keep the one most agree on."""
+        drafts = [Draft(greedy, text, messages[-1])]
+        for seed in range(1, self.limits.samples):
+            if self.remaining_s() < 0.25 * self.limits.timeout_s or self._limit_reason():
+                break
+            sampler = llm.bind(temperature=self.limits.sample_temperature, seed=seed)
+            try:
+                message = self.call_model(sampler, messages[:-1])
+            except ModelCallError:
+                break
+            reply = message.content if isinstance(message.content, str) else str(message.content)
+            calls, _ = self._calls(message, reply)
+            if len(calls) == 1 and calls[0]["name"] == "sql" and isinstance(
+                    calls[0]["args"].get("query"), str):
+                drafts.append(Draft(calls[0], reply, message))
+        run_drafts(drafts, self._execute)
+        chosen, vote = pick(drafts)
+        if chosen is not drafts[0]:
+            messages[-1] = self._assistant_message(chosen.message, chosen.text, [chosen.call])
+        thought = tp.Parsed(text=chosen.text).text if self.mode == "native" else chosen.text
+        log = draft_log(drafts) if len(drafts) > 1 else None
+        return self._run_tool(chosen.call, thought, messages, done=chosen, vote=vote,
+                              drafts=log)
+
+    def _execute(self, call: dict[str, Any]) -> Draft:
+        """Run a known tool (a query over a one-table workbook naming another table is
+        repaired first)."""
         name, args = call["name"], call["args"]
-        tool = self.tools.get(name)
         started = time.perf_counter()
+        note = ""
+        if name == "sql" and isinstance(args.get("query"), str):
+            args, note = self._repair_tables(args)
+        result = self.tools[name](args)
+        if note and result.error is None:
+            result.observation = f"{note}\n{result.observation}"
+        return Draft(call, "", None, result, args, note, time.perf_counter() - started)
+
+    def _run_tool(self, call: dict[str, Any], thought: str, messages: list[BaseMessage], *,
+                  done: Draft | None = None, vote: str = "",
+                  drafts: list[dict[str, Any]] | None = None) -> bool:
+        name, args = call["name"], call["args"]
         self._hinted = False
-        if tool is None:
+        error: str | None
+        if name not in self.tools:
             observation = self.msg["unknown_tool"].format(name=name,
                                                           tools=", ".join(self.tool_names()))
             result = ToolResult(observation=observation)
-            error: str | None = observation
+            error, duration = observation, 0.0
         else:
-            note = ""
-            if name == "sql" and isinstance(args.get("query"), str):
-                args, note = self._repair_tables(args)
-            result = tool(args)
+            done = done or self._execute(call)
+            assert done.result is not None
+            result, args, duration = done.result, done.args, done.duration_s
             error = result.error.render() if result.error else None
-            if note and error is None:
-                result.observation = f"{note}\n{result.observation}"
-        duration = time.perf_counter() - started
         observation = result.observation or ""
+        if vote and error is None:
+            observation = f"({vote})\n{observation}"
         extra = ""
         value, has_value = None, False
         if error is None:
@@ -407,7 +459,7 @@ class Run:
         step = Step(index=len(self.steps) + 1, tool=name, input=_jsonable_args(args),
                     output=shown, error=error, duration_s=round(duration, 6),
                     tokens_in=t_in, tokens_out=t_out, thought=thought,
-                    payload=_payload(name, result))
+                    payload=_payload(name, result, drafts))
         self._last_tokens = (0, 0)
         self.steps.append(step)
         self.results.append(_Result(name, result, error is None, value, has_value))
@@ -542,8 +594,8 @@ class Run:
 
     def _final(self, args: dict[str, Any], thought: str) -> Answer:
         raw = args.get("answer", args.get("value"))
-        if isinstance(raw, str) and _ERROR_TEXT.match(raw):
-            raw = None  # the model copied a tool error as its answer
+        if _is_error_copy(raw):
+            return self._stop("tool_error", "the model gave a tool's error message as its answer")
         explanation = str(args.get("explanation") or "").strip()
         value, has_value = self._last_value()
         if is_reference(raw) and has_value:
@@ -592,7 +644,18 @@ class Run:
                       duration_s=round(time.monotonic() - self.started, 6), version=self.version)
 
 
-_ERROR_TEXT = re.compile(r"\s*error\b\s*(\(|:|$)", re.I)
+_ERROR_TEXT = re.compile(r"\s*(final answer:\s*)?error\b\s*(\(|:|$)", re.I)
+_ERROR_KINDS = re.compile(r"\b(binder|parser|catalog|conversion|syntax|invalid input) error\b|"
+                          r"^\s*\{\s*['\"]error['\"]|Traceback \(most recent", re.I)
+
+
+def _is_error_copy(raw: Any) -> bool:
+    """The model copied a tool's error message as its answer."""
+    if isinstance(raw, dict):
+        return "error" in raw
+    if isinstance(raw, list):
+        return bool(raw) and all(_is_error_copy(x) for x in raw)
+    return isinstance(raw, str) and bool(_ERROR_TEXT.match(raw) or _ERROR_KINDS.search(raw))
 
 
 def _empty_or_zero(frame: Any) -> bool:
@@ -660,10 +723,13 @@ def _jsonable_args(args: dict[str, Any]) -> dict[str, Any]:
         return {k: str(v) for k, v in args.items()}
 
 
-def _payload(name: str, result: ToolResult) -> dict[str, Any]:
+def _payload(name: str, result: ToolResult,
+             drafts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """JSON-safe extras for the app and the log (never frames or bytes)."""
     payload = result.payload if isinstance(result.payload, dict) else {}
     out: dict[str, Any] = {"tables": list(result.tables), "cells": list(result.cells)[:200]}
+    if drafts:
+        out["drafts"] = drafts
     frame = payload.get("frame")
     if frame is not None and hasattr(frame, "columns"):
         out["sql"] = payload.get("sql")

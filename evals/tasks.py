@@ -107,6 +107,11 @@ class WikiTQTask(EvalTask):
 
     def load(self, *, limit: int | None = None, workdir: Path | None = None) -> list[EvalItem]:
         examples = wikitq.load_with_canon(self.questions, limit=limit)
+        if examples and not examples[0].table_path.exists():
+            raise FileNotFoundError(
+                f"the tables of {self.questions} are not found (first: {examples[0].context}, "
+                f"looked beside the file and in {wikitq.wikitq_dir()}); keep question files in "
+                "the dataset's data/ folder or set TABLEPILOT_DATA")
         self._gold = {ex.id: ex for ex in examples}
         return [
             EvalItem(id=ex.id, question=ex.utterance, source=str(ex.table_path),

@@ -78,9 +78,17 @@ def _rows(path: Path) -> Iterator[dict[str, str]]:
                 yield dict(zip(header, line.rstrip("\n").split("\t"), strict=False))
 
 
-def _base_dir(path: Path) -> Path:
-    """The wikitq folder: the parent of ``data/`` or ``tagged/``."""
-    return path.resolve().parent.parent
+def _base_dir(path: Path, context: str | None = None) -> Path:
+    """The wikitq folder ``context`` paths are relative to: the parent of ``data/`` or
+    ``tagged/`` when the table is there, else the question file's own folder, else the dataset
+    in the data folder (a sample of questions saved elsewhere still finds its tables)."""
+    path = path.resolve()
+    candidates = [path.parent.parent, path.parent, wikitq_dir()]
+    if context:
+        for base in candidates:
+            if (base / context).exists():
+                return base
+    return candidates[0]
 
 
 def load_questions(path: Path | str, *, limit: int | None = None) -> list[WikiTQExample]:
@@ -90,9 +98,11 @@ def load_questions(path: Path | str, *, limit: int | None = None) -> list[WikiTQ
     unescaped in the utterance and in every target item.
     """
     path = Path(path)
-    base = _base_dir(path)
+    base: Path | None = None
     examples = []
     for row in _rows(path):
+        if base is None:
+            base = _base_dir(path, row.get("context"))
         canon = row.get("targetCanon")
         examples.append(WikiTQExample(
             id=row["id"],

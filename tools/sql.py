@@ -272,7 +272,11 @@ class SqlTool(Tool):
     # ------------------------------------------------------------------ errors
 
     def _repair_column(self, error: duckdb.Error, guarded: GuardedQuery) -> GuardedQuery | None:
-        """``revenue_q1`` for the only column spelled that way ("Revenue Q1"): fix and say so."""
+        """``revenue_q1`` for the only column spelled that way ("Revenue Q1"), or ``T1.x`` in a
+        query over one table that never defines ``T1``: fix and say so."""
+        qualifier = _COLUMN_ERRORS[3].search(str(error))
+        if qualifier is not None:
+            return self._repair_qualifier(qualifier.group("table"), guarded)
         m = _COLUMN_ERRORS[0].search(str(error)) or _COLUMN_ERRORS[1].search(str(error))
         if m is None or guarded.tree is None:
             return None
@@ -293,6 +297,26 @@ class SqlTool(Tool):
         check_tree(tree, self.catalog)
         return GuardedQuery(sql=render(tree), tables=guarded.tables, dialect=guarded.dialect,
                             notes=[f"read column {wrong} as {quote_ident(real)}"], tree=tree)
+
+    def _repair_qualifier(self, wrong: str, guarded: GuardedQuery) -> GuardedQuery | None:
+        if guarded.tree is None:
+            return None
+        tree = guarded.tree.copy()
+        sources = list(tree.find_all(exp.Table))
+        if len(sources) != 1 or not sources[0].name:
+            return None
+        real = sources[0].alias_or_name
+        changed = False
+        for column in tree.find_all(exp.Column):
+            if column.table == wrong:
+                column.set("table", exp.to_identifier(real))
+                changed = True
+        if not changed:
+            return None
+        check_tree(tree, self.catalog)
+        return GuardedQuery(sql=render(tree), tables=guarded.tables, dialect=guarded.dialect,
+                            notes=[f"read {wrong}.<column> as {real}.<column>: the query "
+                                   f"never defines {wrong}"], tree=tree)
 
     def _explain(self, error: duckdb.Error, guarded: GuardedQuery) -> ToolFailure:
         text = str(error)

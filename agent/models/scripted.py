@@ -57,6 +57,7 @@ class ScriptedChatModel(BaseChatModel):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _index: int = PrivateAttr(default=0)
     _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
+    _kwargs: list[dict[str, Any]] = PrivateAttr(default_factory=list)
     _tools: list[Any] = PrivateAttr(default_factory=list)
 
     def __init__(self, responses: Sequence[Response] | Callable[[list[BaseMessage]], Response],
@@ -79,6 +80,11 @@ class ScriptedChatModel(BaseChatModel):
         return list(self._calls)
 
     @property
+    def call_options(self) -> list[dict[str, Any]]:
+        """The extra options (temperature, seed, ...) each call was made with, in order."""
+        return list(self._kwargs)
+
+    @property
     def bound_tools(self) -> list[Any]:
         return list(self._tools)
 
@@ -92,9 +98,10 @@ class ScriptedChatModel(BaseChatModel):
             self._tools = list(tools)
         return self
 
-    def _next(self, messages: list[BaseMessage]) -> Response:
+    def _next(self, messages: list[BaseMessage], options: dict[str, Any]) -> Response:
         with self._lock:
             self._calls.append(list(messages))
+            self._kwargs.append(options)
             if callable(self.responses):
                 pass
             elif self._index >= len(self.responses):
@@ -109,7 +116,7 @@ class ScriptedChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None,
                   **kwargs: Any) -> ChatResult:
-        item = self._next(messages)
+        item = self._next(messages, {k: v for k, v in kwargs.items() if k != "tools"})
         if isinstance(item, BaseException):
             raise item
         message = _to_message(item)

@@ -24,6 +24,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
                    help="native tool calls, or the text protocol (default: by backend)")
     g.add_argument("--strategy", choices=["agent", "direct", "sql_once"], default="agent")
     g.add_argument("--max-steps", type=int, default=8)
+    g.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="drafts of each query step, run and voted on by result "
+                        "(default: 3 with the local model, else 1)")
     g.add_argument("--timeout", type=float, default=300.0, help="seconds per question")
     g.add_argument("--no-python", action="store_true", help="do not offer the python tool")
 
@@ -35,7 +38,7 @@ def agent_from_args(args: argparse.Namespace) -> Any:
                       base_url=args.base_url, api_key=args.api_key, local=args.local,
                       model_name=args.model, tool_mode=args.tool_mode, strategy=args.strategy,
                       max_steps=args.max_steps, timeout_s=args.timeout,
-                      python=not args.no_python)
+                      python=not args.no_python, samples=args.samples)
 
 
 def print_step(console: Any, step: Any) -> None:

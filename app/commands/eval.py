@@ -83,6 +83,9 @@ def _add_run_options(p: argparse.ArgumentParser, dataset: str) -> None:
     p.add_argument("--baselines", action="store_true",
                    help="same as --strategies agent,direct,sql_once")
     p.add_argument("--max-steps", type=int, default=None, help="agent step limit")
+    p.add_argument("--samples", type=int, default=None, metavar="N",
+                   help="agent: drafts of each query step, voted on by result "
+                        "(default: 3 with the local model, else 1)")
     p.add_argument("--out", type=Path, default=None,
                    help=f"run folder (default runs/{dataset}-<strategy>); rerun to resume")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -181,7 +184,11 @@ def run_dataset(args: argparse.Namespace) -> int:
     several = len(strategies) > 1
     base = args.out or Path("runs") / (
         f"{args.dataset}-{'-'.join(strategies)}" if several else f"{args.dataset}-{strategies[0]}")
-    items = task.load(limit=args.limit, workdir=base)
+    try:
+        items = task.load(limit=args.limit, workdir=base)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if not items:
         print("error: no questions to run", file=sys.stderr)
         return 2
@@ -194,11 +201,15 @@ def run_dataset(args: argparse.Namespace) -> int:
         kwargs: dict[str, Any] = {"strategy": strategy}
         if args.max_steps:
             kwargs["max_steps"] = args.max_steps
+        if args.samples and strategy == "agent":
+            kwargs["samples"] = args.samples
         agent = TableAgent(backend, **kwargs)
         config = {"dataset": task.name, "strategy": strategy, "model": label,
                   "questions": str(getattr(task, "questions", None) or getattr(task, "path", "")
                                    or getattr(task, "folder", "")),
                   "limit": args.limit, "concurrency": concurrency}
+        if strategy == "agent":
+            config["samples"] = agent.samples
         print(f"{task.name}: {len(items)} questions, strategy {strategy}, model {label} "
               f"-> {out_dir}", file=sys.stderr)
         outcome = run_eval(task, items, agent, out_dir, concurrency=concurrency,

@@ -114,6 +114,20 @@ def test_snake_case_column_is_read_as_the_real_one(tool: SqlTool) -> None:
     assert '"Revenue Q1"' in result.observation
 
 
+def test_undefined_qualifier_over_one_table_is_read_as_that_table(tool: SqlTool) -> None:
+    sales = table_name(tool, "Sales")
+    result = tool({"query": f"SELECT T1.City FROM {sales} WHERE T1.year = 2021"})
+    assert result.ok, result.observation
+    assert result.payload["frame"]["City"].tolist() == ["Paris"]
+    assert "never defines T1" in result.observation
+    aliased = tool({"query": f"SELECT T2.City FROM {sales} AS T1 WHERE T1.year = 2022"})
+    assert aliased.ok and aliased.payload["frame"]["City"].tolist() == ["Lyon"]
+    # over two tables the qualifier is ambiguous: the error and its hint go back to the model
+    people = table_name(tool, "People")
+    joined = tool({"query": f"SELECT T3.City FROM {sales} JOIN {people} ON TRUE"})
+    assert not joined.ok and "alias given in FROM" in joined.error.hint
+
+
 def test_wrong_column_names_nearest_with_table_and_quoting(tool: SqlTool) -> None:
     sales = table_name(tool, "Sales")
     result = tool({"query": f"SELECT Revenu FROM {sales}"})
