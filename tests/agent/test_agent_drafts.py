@@ -33,7 +33,7 @@ def test_majority_of_drafts_beats_the_greedy_query(sales_xlsx: Path) -> None:
     [step] = answer.steps
     assert step.input["query"] == RIGHT and "2 of 3 drafts" in step.output
     drafts = step.payload["drafts"]
-    assert [d["query"] for d in drafts][0] == WRONG and len(drafts) == 3
+    assert drafts[0]["query"] == WRONG and len(drafts) == 3
     # the samples were drawn at a temperature, each with its own seed, from the same prompt
     options = model.call_options
     assert options[0].get("temperature") is None
