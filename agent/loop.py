@@ -401,6 +401,9 @@ class Run:
                 drafts.append(Draft(calls[0], reply, message))
         run_drafts(drafts, self._execute)
         chosen, vote = pick(drafts)
+        if not vote and self._earlier_failure(chosen.call) is not None:
+            # nothing succeeded: a new mistake teaches more than the same one again
+            chosen = next((d for d in drafts if self._earlier_failure(d.call) is None), chosen)
         if chosen is not drafts[0]:
             messages[-1] = self._assistant_message(chosen.message, chosen.text, [chosen.call])
         thought = tp.Parsed(text=chosen.text).text if self.mode == "native" else chosen.text
@@ -427,11 +430,17 @@ class Run:
         name, args = call["name"], call["args"]
         self._hinted = False
         error: str | None
+        failed = self._earlier_failure(call)
         if name not in self.tools:
             observation = self.msg["unknown_tool"].format(name=name,
                                                           tools=", ".join(self.tool_names()))
             result = ToolResult(observation=observation)
             error, duration = observation, 0.0
+        elif failed is not None:
+            observation = self.msg["repeated_failure"].format(
+                error=failed.error, schema=schema_line(self.context.schema)[:1500])
+            result = ToolResult(observation=observation)
+            error, duration = "the same call failed before; not run again", 0.0
         else:
             done = done or self._execute(call)
             assert done.result is not None
@@ -479,6 +488,15 @@ class Run:
         last, result = self.steps[-1], self.results[-1]
         return (result.ok and result.has_value and last.tool == call["name"]
                 and _canonical(_jsonable_args(call["args"])) == _canonical(last.input))
+
+    def _earlier_failure(self, call: dict[str, Any]) -> Step | None:
+        """The earlier step that ran this very call and failed (small models resend it)."""
+        key = _canonical(_jsonable_args(call["args"]))
+        for step in self.steps:
+            if step.error is not None and step.tool == call["name"] and _canonical(
+                    step.input) == key:
+                return step
+        return None
 
     def _repair_tables(self, args: dict[str, Any]) -> tuple[dict[str, Any], str]:
         """A query naming a table that does not exist, over a one-table workbook, is run on

@@ -189,6 +189,20 @@ def _option_named(answer: str, question: str) -> str | None:
     return left_hit or right_hit
 
 
+_OTHER_Q = re.compile(r"\b(other|another|else|besides|apart from|except|aside from|"
+                      r"same \w+ as|as well as)\b", re.I)
+
+
+_WORDS = re.compile(r"[^\w]+")
+
+
+def _named_in(value: str, question: str) -> bool:
+    """The question names this cell text (whole, ignoring case and punctuation)."""
+    text = _WORDS.sub(" ", value.casefold()).strip()
+    q = " " + _WORDS.sub(" ", question.casefold()) + " "
+    return len(text) >= 3 and f" {text} " in q
+
+
 def shape_for_question(question: str, value: Any) -> tuple[Any, str]:
     """The answer in the form the question asks for, and a note when it was changed:
     a count for 'how many' (a list of rows -> its length, '3 times' -> 3), 'yes'/'no' for a
@@ -197,6 +211,12 @@ def shape_for_question(question: str, value: Any) -> tuple[Any, str]:
         return ("yes" if value else "no"), ""
     if (isinstance(value, int | float) and value < 0 and _DIFFERENCE_Q.search(question)):
         return to_value(-value), "a difference is stated as a positive number"
+    if isinstance(value, list) and len(value) > 1 and _OTHER_Q.search(question):
+        kept = [v for v in value if not (isinstance(v, str) and _named_in(v, question))]
+        if 0 < len(kept) < len(value):
+            dropped = ", ".join(str(v) for v in value if v not in kept)
+            value = kept[0] if len(kept) == 1 else kept
+            return value, f"left out {dropped}: the question names it and asks for another"
     if isinstance(value, list) and len(value) > 1 and _ONE_OF_Q.match(question):
         return value[0], "the question asks for one of them"
     if is_count_question(question):

@@ -342,9 +342,32 @@ class SqlTool(Tool):
             hint = "every selected column must be aggregated or listed in GROUP BY"
         elif "Conversion Error" in text or "Could not convert" in text:
             hint = "cast explicitly, e.g. TRY_CAST(x AS DOUBLE), and check the column's values"
+        elif re.search(r"'(sum|avg)\(VARCHAR\)'", text, re.I):
+            hint = self._text_number_hint(guarded) or _function_hint(text)
         elif "Function" in text and ("does not exist" in text or "No function matches" in text):
             hint = _function_hint(text)
         return ToolFailure(first_line, kind="query", hint=hint, location=location)
+
+    def _text_number_hint(self, guarded: GuardedQuery) -> str | None:
+        """SUM/AVG over a text column (cells like '145 °F'): show a cell and how to take its
+        number."""
+        if guarded.tree is None:
+            return None
+        tables = {t.name.lower(): t for t in self.workbook.tables}
+        for agg in guarded.tree.find_all(exp.Sum, exp.Avg):
+            for column in agg.find_all(exp.Column):
+                for name in guarded.tables:
+                    table = tables.get(name.lower())
+                    if table is None or column.name not in table.frame.columns:
+                        continue
+                    values = table.frame[column.name].dropna()
+                    if values.empty or pd.api.types.is_numeric_dtype(values):
+                        continue
+                    q = quote_ident(column.name)
+                    return (f"{q} is text (e.g. {str(values.iloc[0])!r}); take the number in "
+                            f"it: TRY_CAST(regexp_extract(replace({q}, ',', ''), "
+                            f"'-?[0-9]+(\\.[0-9]+)?') AS DOUBLE)")
+        return None
 
     # ------------------------------------------------------------------ provenance
 

@@ -144,3 +144,25 @@ def test_an_error_message_given_as_the_answer_is_not_an_answer(sales_xlsx: Path)
     ], samples=1)
     assert answer.status == "tool_error" and answer.value is None
     assert "error message as its answer" in answer.text
+
+
+def test_a_failed_query_sent_again_is_not_rerun(sales_xlsx: Path) -> None:
+    bad = "SELECT Prodcut FROM sales"
+    answer, model = _ask(sales_xlsx, [tool_call("sql", query=bad)] * 3 + [
+        tool_call("sql", query=RIGHT), tool_call("final_answer", answer=3)], samples=1)
+    assert [s.error is not None for s in answer.steps] == [True, True, True, False]
+    assert answer.steps[1].error == "the same call failed before; not run again"
+    told = str(model.calls[2][-1].content)
+    assert "It was not run again" in told and "Prodcut" in told and "Product" in told
+    assert answer.value == 3
+
+
+def test_drafts_prefer_a_new_mistake_to_a_repeated_one(sales_xlsx: Path) -> None:
+    bad, other = "SELECT Prodcut FROM sales", "SELECT Prduct FROM sales"
+    answer, _ = _ask(sales_xlsx, [
+        tool_call("sql", query=bad), tool_call("sql", query=bad),  # step 1: both fail
+        tool_call("sql", query=bad), tool_call("sql", query=other),  # step 2: greedy repeats
+        tool_call("final_answer", answer="x"),
+    ], samples=2)
+    assert [s.input["query"] for s in answer.steps] == [bad, other]
+    assert "Prduct" in answer.steps[1].error

@@ -36,3 +36,19 @@ def test_mentions() -> None:
     assert mentions("The total is 12,611,000.", 12611000)
     assert mentions("It is Berlin", "berlin") and not mentions("It is Bern", "Berlin")
     assert mentions("Oslo and Rome", ["Oslo", "Rome"]) and not mentions("Oslo", ["Oslo", "Rome"])
+
+
+def test_other_questions_leave_out_what_they_name() -> None:
+    from agent.values import shape_for_question
+
+    q = "vajiravhud went to college at christ church. who is the other monarch that went there?"
+    value, note = shape_for_question(q, ["Vajiravhud", "Andrew Bertie"])
+    assert value == "Andrew Bertie" and "Vajiravhud" in note
+    assert shape_for_question("which cities other than oslo won?", ["Oslo", "Bergen", "Lyon"])[
+        0] == ["Bergen", "Lyon"]
+    # without 'other', or when every item is named, the list stays whole
+    assert shape_for_question("which cities won?", ["Oslo", "Bergen"])[0] == ["Oslo", "Bergen"]
+    assert shape_for_question("besides oslo and bergen?", ["Oslo", "Bergen"])[0] == [
+        "Oslo", "Bergen"]
+    # a short or partial mention is not a naming: 'os' is not Oslo
+    assert shape_for_question("other than os?", ["Oslo", "Bergen"])[0] == ["Oslo", "Bergen"]

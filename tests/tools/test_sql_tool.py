@@ -289,3 +289,17 @@ def test_query_frame_caps_rows() -> None:
     tool = SqlTool(open_workbook(pd.DataFrame({"n": np.arange(5000)})))
     assert len(tool.query_frame("SELECT n FROM data", max_rows=10)) == 10
     assert len(tool.query_frame("SELECT n FROM data")) == 5000
+
+
+def test_sum_over_a_text_column_hints_how_to_take_its_number(tmp_path: Path) -> None:
+    path = tmp_path / "doneness.csv"
+    path.write_text("Term,USDA recommended\nRare,\nMedium,145 °F\nWell done,\"1,160 °F\"\n",
+                    encoding="utf-8")
+    tool = SqlTool(open_workbook(path))
+    name = tool.workbook.tables[0].name
+    failed = tool({"query": f'SELECT SUM("USDA recommended") FROM {name}'})
+    assert not failed.ok and "'145 °F'" in failed.error.hint
+    fixed = failed.error.hint.split("it: ", 1)[1]
+    result = tool({"query": f"SELECT SUM({fixed}) AS s FROM {name}"})
+    assert result.ok, result.observation
+    assert result.payload["frame"]["s"].iloc[0] == 1305.0
