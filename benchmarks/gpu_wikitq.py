@@ -121,7 +121,11 @@ def run_slice(base_url: str, model_name: str, args: argparse.Namespace) -> list[
         config = {"dataset": "wikitq", "strategy": strategy, "model": model_name,
                   "questions": str(task.questions), "limit": args.limit,
                   "concurrency": args.concurrency, "backend": "vllm"}
-        outcome = run_eval(task, items, TableAgent(model, strategy=strategy), args.out / strategy,
+        samples = args.samples if strategy == "agent" else 1
+        if strategy == "agent":
+            config["samples"] = samples
+        agent = TableAgent(model, strategy=strategy, samples=samples)
+        outcome = run_eval(task, items, agent, args.out / strategy,
                            concurrency=args.concurrency, progress=True, config=config)
         results.append((strategy, outcome.report))
         if outcome.interrupted:
@@ -159,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--strategies", default="agent,direct,sql_once")
     p.add_argument("--out", type=Path, default=Path("runs/gpu-wikitq"))
     p.add_argument("--max-tokens", type=int, default=1024, help="per model call")
+    p.add_argument("--samples", type=int, default=1,
+                   help="agent: drafts per query step, voted on by result (vLLM's prefix cache "
+                        "makes the extra drafts cheap)")
     p.add_argument("--request-timeout", type=float, default=300.0)
     p.add_argument("--tool-call-parser", default="hermes", help="vLLM tool parser (Qwen: hermes)")
     p.add_argument("--max-model-len", type=int, default=16384)

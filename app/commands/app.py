@@ -23,9 +23,11 @@ def launch(argv: list[str]) -> int:
     """Run `streamlit run <page> ARGV` in this process (a kill of this process stops the server).
 
     Usage statistics are off unless asked for (an env default; `--browser.gatherUsageStats true`
-    or STREAMLIT_BROWSER_GATHER_USAGE_STATS still win).
+    or STREAMLIT_BROWSER_GATHER_USAGE_STATS still win), and the toolbar shows no developer
+    options or Deploy button (`--client.toolbarMode developer` brings them back).
     """
     os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
+    os.environ.setdefault("STREAMLIT_CLIENT_TOOLBAR_MODE", "viewer")
     try:
         from streamlit.web import cli as streamlit_cli
     except ModuleNotFoundError:

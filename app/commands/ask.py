@@ -26,7 +26,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-steps", type=int, default=8)
     g.add_argument("--samples", type=int, default=None, metavar="N",
                    help="drafts of each query step, run and voted on by result "
-                        "(default: 3 with the local model, else 1)")
+                        "(default: 5 with the local model, else 1)")
     g.add_argument("--timeout", type=float, default=300.0, help="seconds per question")
     g.add_argument("--no-python", action="store_true", help="do not offer the python tool")
 

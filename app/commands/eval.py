@@ -85,7 +85,7 @@ def _add_run_options(p: argparse.ArgumentParser, dataset: str) -> None:
     p.add_argument("--max-steps", type=int, default=None, help="agent step limit")
     p.add_argument("--samples", type=int, default=None, metavar="N",
                    help="agent: drafts of each query step, voted on by result "
-                        "(default: 3 with the local model, else 1)")
+                        "(default: 5 with the local model, else 1)")
     p.add_argument("--out", type=Path, default=None,
                    help=f"run folder (default runs/{dataset}-<strategy>); rerun to resume")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -166,3 +166,13 @@ def test_drafts_prefer_a_new_mistake_to_a_repeated_one(sales_xlsx: Path) -> None
     ], samples=2)
     assert [s.input["query"] for s in answer.steps] == [bad, other]
     assert "Prduct" in answer.steps[1].error
+
+
+def test_default_drafts_depend_on_the_backend() -> None:
+    from agent.core import LOCAL_SAMPLES
+    from agent.models import Backend
+
+    local = Backend(ScriptedChatModel([]), "tiny (local llama.cpp)", "text", "local")
+    assert TableAgent(local).samples == LOCAL_SAMPLES > 1
+    assert TableAgent(local, samples=2).samples == 2
+    assert TableAgent(ScriptedChatModel([])).samples == 1

@@ -99,6 +99,7 @@ def test_upload_ask_apply_and_download_in_chromium(server: str, tmp_path: Path) 
                    ).to_be_visible()
             page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
             page.screenshot(path=str(ARTIFACTS / "1-uploaded.png"), full_page=True)
+            expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
 
             ask(page, QUESTION)
             steps = page.get_by_text("Steps (1)")
