@@ -386,6 +386,7 @@ class Run:
                      messages: list[BaseMessage]) -> bool:
         """Sample more drafts of this query step, run them, and keep the one most agree on."""
         drafts = [Draft(greedy, text, messages[-1])]
+        step_in, step_out = self._last_tokens
         for seed in range(1, self.limits.samples):
             if self.remaining_s() < 0.25 * self.limits.timeout_s or self._limit_reason():
                 break
@@ -394,11 +395,13 @@ class Run:
                 message = self.call_model(sampler, messages[:-1])
             except ModelCallError:
                 break
+            step_in, step_out = step_in + self._last_tokens[0], step_out + self._last_tokens[1]
             reply = message.content if isinstance(message.content, str) else str(message.content)
             calls, _ = self._calls(message, reply)
             if len(calls) == 1 and calls[0]["name"] == "sql" and isinstance(
                     calls[0]["args"].get("query"), str):
                 drafts.append(Draft(calls[0], reply, message))
+        self._last_tokens = (step_in, step_out)  # the step's tokens: every draft's call
         run_drafts(drafts, self._execute)
         chosen, vote = pick(drafts)
         if not vote and self._earlier_failure(chosen.call) is not None:

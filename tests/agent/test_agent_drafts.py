@@ -39,6 +39,8 @@ def test_majority_of_drafts_beats_the_greedy_query(sales_xlsx: Path) -> None:
     assert options[0].get("temperature") is None
     assert [(o["temperature"], o["seed"]) for o in options[1:3]] == [(0.8, 1), (0.8, 2)]
     assert model.calls[1] == model.calls[0] == model.calls[2]
+    # the step's tokens count all three drafts' calls
+    assert step.tokens_in >= 3 * (sum(len(str(m.content)) // 4 for m in model.calls[0]))
     # the conversation continues from the chosen draft, not the greedy one
     assert model.calls[3][-2].tool_calls[0]["args"]["query"] == RIGHT
 
