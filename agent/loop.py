@@ -387,17 +387,27 @@ class Run:
         """Sample more drafts of this query step, run them, and keep the one most agree on."""
         drafts = [Draft(greedy, text, messages[-1])]
         step_in, step_out = self._last_tokens
+        # on the first step one draft comes from a short query-only prompt: a different view
+        # of the task than the agent's conversation, so its mistakes are not the same ones
+        short = not self.steps and not self.context.history and self.limits.samples > 2
         for seed in range(1, self.limits.samples):
             if self.remaining_s() < 0.25 * self.limits.timeout_s or self._limit_reason():
                 break
-            sampler = llm.bind(temperature=self.limits.sample_temperature, seed=seed)
+            if short and seed == self.limits.samples - 1:
+                sampler, sent = self.backend.llm, [HumanMessage(self._short_prompt())]
+            else:
+                sampler = llm.bind(temperature=self.limits.sample_temperature, seed=seed)
+                sent = messages[:-1]
             try:
-                message = self.call_model(sampler, messages[:-1])
+                message = self.call_model(sampler, sent)
             except ModelCallError:
                 break
             step_in, step_out = step_in + self._last_tokens[0], step_out + self._last_tokens[1]
             reply = message.content if isinstance(message.content, str) else str(message.content)
             calls, _ = self._calls(message, reply)
+            if not calls and self.mode == "native":  # the short prompt's reply is a sql block
+                calls = [{"name": c.name, "args": c.args, "id": f"call_{uuid.uuid4().hex[:8]}",
+                          "native": False} for c in tp.parse(reply, {"sql"}).calls[:1]]
             if len(calls) == 1 and calls[0]["name"] == "sql" and isinstance(
                     calls[0]["args"].get("query"), str):
                 drafts.append(Draft(calls[0], reply, message))
@@ -413,6 +423,14 @@ class Run:
         log = draft_log(drafts) if len(drafts) > 1 else None
         return self._run_tool(chosen.call, thought, messages, done=chosen, vote=vote,
                               drafts=log)
+
+    def _short_prompt(self) -> str:
+        informer = ""
+        if self.context.informer_notes:
+            informer = "\n" + self.msg["informer_header"] + self.context.informer_notes + "\n"
+        return prompts.render("draft_query.md", view=self.context.view_text, informer=informer,
+                              schema=schema_line(self.context.schema)[:1500],
+                              question=self.question)
 
     def _execute(self, call: dict[str, Any]) -> Draft:
         """Run a known tool (a query over a one-table workbook naming another table is

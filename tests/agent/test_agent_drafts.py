@@ -26,7 +26,8 @@ def test_majority_of_drafts_beats_the_greedy_query(sales_xlsx: Path) -> None:
     answer, model = _ask(sales_xlsx, [
         tool_call("sql", query=WRONG),  # greedy
         tool_call("sql", query=RIGHT),  # sample 1
-        tool_call("sql", query=RIGHT.replace("AS n", "AS products")),  # sample 2, same result
+        # the short query-only prompt's reply, a sql block (no tool call): same result
+        f"```sql\n{RIGHT.replace('AS n', 'AS products')}\n```",
         tool_call("final_answer", answer=3),
     ], samples=3)
     assert answer.status == "ok" and answer.value == 3
@@ -34,13 +35,19 @@ def test_majority_of_drafts_beats_the_greedy_query(sales_xlsx: Path) -> None:
     assert step.input["query"] == RIGHT and "2 of 3 drafts" in step.output
     drafts = step.payload["drafts"]
     assert drafts[0]["query"] == WRONG and len(drafts) == 3
-    # the samples were drawn at a temperature, each with its own seed, from the same prompt
+    # a sample was drawn at a temperature with its own seed from the same prompt; the last
+    # draft of a first step comes, greedy, from the short query-only prompt
     options = model.call_options
     assert options[0].get("temperature") is None
-    assert [(o["temperature"], o["seed"]) for o in options[1:3]] == [(0.8, 1), (0.8, 2)]
-    assert model.calls[1] == model.calls[0] == model.calls[2]
+    assert (options[1]["temperature"], options[1]["seed"]) == (0.8, 1)
+    assert model.calls[1] == model.calls[0]
+    assert options[2].get("temperature") is None and len(model.calls[2]) == 1
+    short = str(model.calls[2][0].content)
+    assert "Write one DuckDB SQL query" in short and "How many products" in short
+    assert "Product" in short  # the schema line
     # the step's tokens count all three drafts' calls
-    assert step.tokens_in >= 3 * (sum(len(str(m.content)) // 4 for m in model.calls[0]))
+    sent = [sum(len(str(m.content)) // 4 for m in model.calls[i]) for i in range(3)]
+    assert step.tokens_in >= sum(sent)
     # the conversation continues from the chosen draft, not the greedy one
     assert model.calls[3][-2].tool_calls[0]["args"]["query"] == RIGHT
 
