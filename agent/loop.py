@@ -390,6 +390,7 @@ class Run:
         # on the first step one draft comes from a short query-only prompt: a different view
         # of the task than the agent's conversation, so its mistakes are not the same ones
         short = not self.steps and not self.context.history and self.limits.samples > 2
+        sent: list[BaseMessage]
         for seed in range(1, self.limits.samples):
             if self.remaining_s() < 0.25 * self.limits.timeout_s or self._limit_reason():
                 break
