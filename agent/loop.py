@@ -31,6 +31,7 @@ from agent.models import Backend
 from agent.models import text_protocol as tp
 from agent.retriever import Retriever
 from agent.values import (
+    asks_for_many,
     coerce_answer,
     format_value,
     frame_value,
@@ -648,6 +649,10 @@ class Run:
             note = (f"the model said {format_value(answer)}; the computed result "
                     f"{format_value(value)} is used")
             answer = value
+        elif has_value and _part_of(answer, value) and asks_for_many(self.question):
+            note = (f"the model named {format_value(answer)}; the question asks for all "
+                    f"{len(value)} values the query returned")
+            answer = value
         return self._finish(answer, explanation or thought, source="final_answer", note=note)
 
     def _finish(self, value: Any, explanation: str, *, source: str, note: str = "") -> Answer:
@@ -706,6 +711,16 @@ def _empty_or_zero(frame: Any) -> bool:
         cell = to_value(frame.iloc[0, 0])
         return _is_number(cell) and cell == 0
     return False
+
+
+def _part_of(answer: Any, result: Any) -> bool:
+    """``answer`` is some, not all, of the items of a list ``result``."""
+    if not isinstance(result, list) or len(result) < 2:
+        return False
+    items = answer if isinstance(answer, list) else [answer]
+    key = [str(v).strip().casefold() for v in result]
+    picked = [str(v).strip().casefold() for v in items]
+    return 0 < len(set(picked)) < len(set(key)) and set(picked) <= set(key)
 
 
 def _is_sql(x: Any) -> bool:

@@ -142,6 +142,18 @@ _NUMBER_WORDS = {"zero": 0, "none": 0, "no": 0, "one": 1, "two": 2, "three": 3, 
 _OPTION_WORDS = re.compile(r"[^\W_][\w'.&-]*", re.U)
 
 
+_MANY_Q = re.compile(
+    r"\b(which|what|name|list|give)\s+(?:of\s+the\s+|the\s+|two\s+|three\s+)?(?:\w+\s+)?"
+    r"(?!(?:is|was|has|does|its|this|class|series|news|status|address|bus)\b)"
+    r"(\w{2,}[^s\W]s|\w+ies|people|men|women|children)\b(?!\s+(?:name|number|title)\b)|"
+    r"\b(who|which|what)\s+(were|are)\b|\ball\s+(?:the\s+)?\w+s\b", re.I)
+
+
+def asks_for_many(question: str) -> bool:
+    """'which schools have ...', 'who were ...', 'list all players': a plural answer."""
+    return bool(_MANY_Q.search(question)) and not _ONE_OF_Q.match(question)
+
+
 def is_count_question(question: str) -> bool:
     return bool(_COUNT_Q.match(question))
 

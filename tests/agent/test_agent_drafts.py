@@ -185,3 +185,16 @@ def test_default_drafts_depend_on_the_backend() -> None:
     assert TableAgent(local).samples == LOCAL_SAMPLES > 1
     assert TableAgent(local, samples=2).samples == 2
     assert TableAgent(ScriptedChatModel([])).samples == 1
+
+
+def test_a_plural_question_gets_every_value_the_query_returned(sales_xlsx: Path) -> None:
+    query = "SELECT DISTINCT Region FROM sales WHERE Revenue > 90 ORDER BY Region"
+    answer = TableAgent(ScriptedChatModel([
+        tool_call("sql", query=query), tool_call("final_answer", answer="North"),
+    ]), python=False).ask(sales_xlsx, "Which regions sold more than 90?")
+    assert answer.value == ["North", "South"] and "asks for all 2 values" in answer.text
+    # a singular question keeps the one the model chose
+    answer = TableAgent(ScriptedChatModel([
+        tool_call("sql", query=query), tool_call("final_answer", answer="North"),
+    ]), python=False).ask(sales_xlsx, "Which region sold the most tea?")
+    assert answer.value == "North"

@@ -52,3 +52,15 @@ def test_other_questions_leave_out_what_they_name() -> None:
         "Oslo", "Bergen"]
     # a short or partial mention is not a naming: 'os' is not Oslo
     assert shape_for_question("other than os?", ["Oslo", "Bergen"])[0] == ["Oslo", "Bergen"]
+
+
+def test_plural_questions() -> None:
+    from agent.values import asks_for_many
+
+    for q in ["which schools have at least 40 finals appearances?", "who were the runners up?",
+              "list all players from spain", "what countries have at least 3 gold medals?"]:
+        assert asks_for_many(q), q
+    for q in ["which school has the most titles?", "which team had the most transfers away?",
+              "what series ran the longest?", "name a school with 40 finals",
+              "which address is listed first?"]:
+        assert not asks_for_many(q), q
