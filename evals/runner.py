@@ -95,7 +95,7 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 def _check_same_run(info: dict[str, Any], config: dict[str, Any], out_dir: Path) -> None:
-    for key in ("dataset", "strategy", "model"):
+    for key in ("dataset", "strategy", "model", "samples"):
         before, now = info.get("config", {}).get(key), config.get(key)
         if before is not None and now is not None and before != now:
             raise ValueError(

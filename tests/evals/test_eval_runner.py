@@ -132,10 +132,13 @@ def test_twenty_questions_interrupted_and_resumed(tmp_path: Path, items: list[Ev
 def test_a_run_folder_refuses_another_strategy(tmp_path: Path, items: list[EvalItem]) -> None:
     task = WikiTQTask(DEV)
     run_eval(task, items[:2], _agent(Script(items)), tmp_path, concurrency=1, progress=False,
-             config={"strategy": "agent", "model": "scripted"})
+             config={"strategy": "agent", "model": "scripted", "samples": 1})
     with pytest.raises(ValueError, match="strategy"):
         run_eval(task, items[:2], _agent(Script(items)), tmp_path, progress=False,
                  config={"strategy": "direct", "model": "scripted"})
+    with pytest.raises(ValueError, match="samples=1, not 5"):  # drafts change answers too
+        run_eval(task, items[:2], _agent(Script(items)), tmp_path, progress=False,
+                 config={"strategy": "agent", "model": "scripted", "samples": 5})
 
 
 def test_baselines_side_by_side_and_compare(tmp_path: Path, items: list[EvalItem],
