@@ -158,6 +158,7 @@ class Run:
         self.started = 0.0
         self.version: int | None = None
         self._hinted = False  # the last query compared against text that is not a cell value
+        self._short_draft: tuple[AIMessage, tuple[int, int]] | None = None
 
     # ---------------------------------------------------------------- prompt
 
@@ -245,6 +246,8 @@ class Run:
         messages: list[BaseMessage] = [SystemMessage(self.system_prompt()), *shots,
                                        *self.context.history, HumanMessage(self.turn_prompt())]
         self.messages = messages
+        self._short_draft = None
+        self._short_draft = self._draft_short()
         errors_in_row = format_errors = nudges = 0
         checked = recheck = False
         while True:
@@ -388,23 +391,20 @@ class Run:
         """Sample more drafts of this query step, run them, and keep the one most agree on."""
         drafts = [Draft(greedy, text, messages[-1])]
         step_in, step_out = self._last_tokens
-        # on the first step one draft comes from a short query-only prompt: a different view
-        # of the task than the agent's conversation, so its mistakes are not the same ones
-        short = not self.steps and not self.context.history and self.limits.samples > 2
-        sent: list[BaseMessage]
+        short = self._short_draft if not self.steps else None
         for seed in range(1, self.limits.samples):
-            if self.remaining_s() < 0.25 * self.limits.timeout_s or self._limit_reason():
-                break
-            if short and seed == self.limits.samples - 1:
-                sampler, sent = self.backend.llm, [HumanMessage(self._short_prompt())]
+            if short is not None and seed == self.limits.samples - 1:
+                message, tokens = short
             else:
+                if self.remaining_s() < 0.25 * self.limits.timeout_s or self._limit_reason():
+                    break
                 sampler = llm.bind(temperature=self.limits.sample_temperature, seed=seed)
-                sent = messages[:-1]
-            try:
-                message = self.call_model(sampler, sent)
-            except ModelCallError:
-                break
-            step_in, step_out = step_in + self._last_tokens[0], step_out + self._last_tokens[1]
+                try:
+                    message = self.call_model(sampler, messages[:-1])
+                except ModelCallError:
+                    break
+                tokens = self._last_tokens
+            step_in, step_out = step_in + tokens[0], step_out + tokens[1]
             reply = message.content if isinstance(message.content, str) else str(message.content)
             calls, _ = self._calls(message, reply)
             if not calls and self.mode == "native":  # the short prompt's reply is a sql block
@@ -426,13 +426,25 @@ class Run:
         return self._run_tool(chosen.call, thought, messages, done=chosen, vote=vote,
                               drafts=log)
 
-    def _short_prompt(self) -> str:
+    def _draft_short(self) -> tuple[AIMessage, tuple[int, int]] | None:
+        """With 3+ drafts, one draft of the first query comes from a short query-only prompt:
+        another view of the task than the conversation, so its mistakes differ. It is asked
+        before the conversation starts: a single-slot server (llama.cpp) keeps one prompt in
+        its cache, and asking it between conversation turns would evict the conversation."""
+        if (self.limits.samples < 3 or "sql" not in self.tools or "sheet" in self.tools
+                or self.context.history or self._short_draft is not None):
+            return None
         informer = ""
         if self.context.informer_notes:
             informer = "\n" + self.msg["informer_header"] + self.context.informer_notes + "\n"
-        return prompts.render("draft_query.md", view=self.context.view_text, informer=informer,
-                              schema=schema_line(self.context.schema)[:1500],
-                              question=self.question)
+        prompt = prompts.render("draft_query.md", view=self.context.view_text, informer=informer,
+                                schema=schema_line(self.context.schema)[:1500],
+                                question=self.question)
+        try:
+            message = self.call_model(self.backend.llm, [HumanMessage(prompt)])
+        except ModelCallError:
+            return None
+        return message, self._last_tokens
 
     def _execute(self, call: dict[str, Any]) -> Draft:
         """Run a known tool (a query over a one-table workbook naming another table is

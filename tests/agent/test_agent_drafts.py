@@ -24,10 +24,10 @@ def _ask(sales_xlsx: Path, script: list, samples: int) -> tuple:
 
 def test_majority_of_drafts_beats_the_greedy_query(sales_xlsx: Path) -> None:
     answer, model = _ask(sales_xlsx, [
+        # first, before the conversation: the short query-only prompt's reply, a sql block
+        f"```sql\n{RIGHT.replace('AS n', 'AS products')}\n```",
         tool_call("sql", query=WRONG),  # greedy
         tool_call("sql", query=RIGHT),  # sample 1
-        # the short query-only prompt's reply, a sql block (no tool call): same result
-        f"```sql\n{RIGHT.replace('AS n', 'AS products')}\n```",
         tool_call("final_answer", answer=3),
     ], samples=3)
     assert answer.status == "ok" and answer.value == 3
@@ -35,16 +35,16 @@ def test_majority_of_drafts_beats_the_greedy_query(sales_xlsx: Path) -> None:
     assert step.input["query"] == RIGHT and "2 of 3 drafts" in step.output
     drafts = step.payload["drafts"]
     assert drafts[0]["query"] == WRONG and len(drafts) == 3
-    # a sample was drawn at a temperature with its own seed from the same prompt; the last
-    # draft of a first step comes, greedy, from the short query-only prompt
+    # the short query-only prompt was asked first, greedy; then the conversation's greedy
+    # reply, and a sample at a temperature with its own seed from the same messages
     options = model.call_options
-    assert options[0].get("temperature") is None
-    assert (options[1]["temperature"], options[1]["seed"]) == (0.8, 1)
-    assert model.calls[1] == model.calls[0]
-    assert options[2].get("temperature") is None and len(model.calls[2]) == 1
-    short = str(model.calls[2][0].content)
+    assert options[0].get("temperature") is None and len(model.calls[0]) == 1
+    short = str(model.calls[0][0].content)
     assert "Write one DuckDB SQL query" in short and "How many products" in short
     assert "Product" in short  # the schema line
+    assert options[1].get("temperature") is None
+    assert (options[2]["temperature"], options[2]["seed"]) == (0.8, 1)
+    assert model.calls[1] == model.calls[2]
     # the step's tokens count all three drafts' calls
     sent = [sum(len(str(m.content)) // 4 for m in model.calls[i]) for i in range(3)]
     assert step.tokens_in >= sum(sent)
@@ -63,15 +63,16 @@ def test_a_tie_keeps_the_greedy_draft(sales_xlsx: Path) -> None:
 
 def test_failing_and_empty_drafts_have_no_vote(sales_xlsx: Path) -> None:
     answer, _ = _ask(sales_xlsx, [
+        f"```sql\n{RIGHT}\n```",  # the short prompt's draft
         tool_call("sql", query="SELECT COUNT(*) AS n FROM sales WHERE Product = 'Tee'"),  # 0
         tool_call("sql", query="SELECT COUNT(DISTINCT Prodcut) AS n FROM sales"),  # error
-        tool_call("sql", query=RIGHT),
         tool_call("final_answer", answer=3),
     ], samples=3)
     step = answer.steps[0]
     assert step.input["query"] == RIGHT and step.error is None and answer.value == 3
     kinds = [("error" in d, d.get("result")) for d in step.payload["drafts"]]
     assert kinds[0] == (False, "(no rows, NULL or 0)") and kinds[1][0] is True
+    assert kinds[2] == (False, "[3]")
 
 
 def test_all_drafts_failing_reports_the_greedy_error(sales_xlsx: Path) -> None:
@@ -105,7 +106,7 @@ def test_no_drafting_once_a_query_has_a_value_or_with_one_sample(sales_xlsx: Pat
 
 def test_text_protocol_drafts(sales_xlsx: Path) -> None:
     model = ScriptedChatModel([
-        f"```sql\n{WRONG}\n```", f"```sql\n{RIGHT}\n```", f"```sql\n{RIGHT}\n```",
+        f"```sql\n{RIGHT}\n```", f"```sql\n{WRONG}\n```", f"```sql\n{RIGHT}\n```",
         "Final answer: 3",
     ])
     answer = TableAgent(model, python=False, samples=3, tool_mode="text").ask(
