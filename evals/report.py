@@ -49,6 +49,8 @@ class ItemResult:
     tokens_in: int = 0
     tokens_out: int = 0
     text: str = ""
+    drafted: int = 0  # query steps drafted several times (agent ``samples``)
+    overruled: int = 0  # of those, steps where the vote chose another draft than the greedy one
 
     @property
     def correct(self) -> bool:
@@ -73,6 +75,9 @@ class ItemResult:
             tokens_in=int(answer.get("tokens_in") or 0),
             tokens_out=int(answer.get("tokens_out") or 0),
             text=str(answer.get("text") or ""),
+            drafted=sum(1 for s in steps if _drafts(s)),
+            overruled=sum(1 for s in steps if _drafts(s) and _drafts(s)[0].get("query")
+                          != (s.get("input") or {}).get("query")),
         )
 
     @property
@@ -89,6 +94,11 @@ class ItemResult:
         data["correct"] = self.correct
         data["outcome"] = self.outcome
         return data
+
+
+def _drafts(step: dict[str, Any]) -> list[dict[str, Any]]:
+    """The drafts a logged step was chosen from (the first is the greedy one)."""
+    return list((step.get("payload") or {}).get("drafts") or [])
 
 
 def _group(results: list[ItemResult], key: Any) -> dict[str, dict[str, Any]]:
@@ -145,6 +155,9 @@ def build_report(task: EvalTask, results: list[ItemResult], *, wall_s: float = 0
         "by_tool": _group(done, lambda r: r.tools or ["(no tool)"]),
         "errors": errors,
         "questions_with_tool_errors": sum(1 for r in done if r.tool_errors),
+        "drafts": {"questions_drafted": sum(1 for r in done if r.drafted),
+                   "questions_overruled": sum(1 for r in done if r.overruled),
+                   "overruled_correct": sum(1 for r in done if r.overruled and r.correct)},
         "latency_s": {"p50": percentile(durations, 50), "p95": percentile(durations, 95),
                       "mean": sum(durations) / len(durations) if durations else 0.0},
         "tokens_per_question": {"in": tokens_in / len(done) if done else 0.0,
@@ -199,6 +212,12 @@ def render_markdown(report: dict[str, Any], *, max_failures: int = 40) -> str:
     lines += [f"| {ERROR_LABELS[k]} | {v} |" for k, v in report["errors"].items()]
     lines += [f"| (questions with a failed tool call, any outcome) | "
               f"{report['questions_with_tool_errors']} |", ""]
+    drafts = report.get("drafts") or {}
+    if drafts.get("questions_drafted"):
+        lines += [f"Drafted query steps (agent samples={cfg.get('samples', '?')}): in "
+                  f"{drafts['questions_drafted']} questions; the vote overruled the greedy "
+                  f"query in {drafts['questions_overruled']}, of which "
+                  f"{drafts['overruled_correct']} ended right.", ""]
     lines += _table("By answer type", report["by_answer_type"], "type")
     lines += _table("By steps taken", report["by_steps"], "steps")
     lines += _table("By tool used", report["by_tool"], "tool")

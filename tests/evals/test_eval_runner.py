@@ -204,3 +204,31 @@ def test_other_datasets_run_through_the_same_runner(tmp_path: Path, task_name: s
     else:
         assert report["accuracy"] == 0.75
     assert len(read_predictions(tmp_path / "run" / "predictions.tsv")) == 4
+
+
+def test_the_report_counts_drafted_and_overruled_steps(tmp_path: Path) -> None:
+    table = tmp_path / "t.csv"
+    table.write_text("City,Visits\nOslo,3\nLyon,5\nRome,4\n", encoding="utf-8")
+    items = [EvalItem(id=f"q{i}", question="Which city had the most visits?",
+                      source=str(table), gold=["Lyon"], category="string") for i in range(2)]
+    wrong = "SELECT City FROM t ORDER BY Visits ASC LIMIT 1"
+    right = "SELECT City FROM t ORDER BY Visits DESC LIMIT 1"
+
+    def respond(messages: list[BaseMessage]) -> Any:
+        sent = [m for m in messages if isinstance(m, ToolMessage)]
+        if sent:
+            return tool_call("final_answer", answer="Lyon")
+        respond.calls += 1  # type: ignore[attr-defined]
+        # per question: the short-prompt draft, the greedy reply, a sample. q0's greedy reply
+        # is wrong and the other two drafts outvote it; in q1 all three agree
+        return tool_call("sql", query=wrong if respond.calls == 2 else right)  # type: ignore
+
+    respond.calls = 0  # type: ignore[attr-defined]
+    agent = TableAgent(ScriptedChatModel(respond), samples=3, python=False)
+    outcome = run_eval(WikiTQTask(DEV), items, agent, tmp_path / "run", concurrency=1,
+                       progress=False, config={"strategy": "agent", "samples": 3})
+    assert outcome.report["n_correct"] == 2
+    assert outcome.report["drafts"] == {"questions_drafted": 2, "questions_overruled": 1,
+                                        "overruled_correct": 1}
+    markdown = (tmp_path / "run" / "report.md").read_text()
+    assert "the vote overruled the greedy query in 1, of which 1 ended right" in markdown
