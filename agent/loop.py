@@ -246,7 +246,6 @@ class Run:
         messages: list[BaseMessage] = [SystemMessage(self.system_prompt()), *shots,
                                        *self.context.history, HumanMessage(self.turn_prompt())]
         self.messages = messages
-        self._short_draft = None
         self._short_draft = self._draft_short()
         errors_in_row = format_errors = nudges = 0
         checked = recheck = False
@@ -432,7 +431,7 @@ class Run:
         before the conversation starts: a single-slot server (llama.cpp) keeps one prompt in
         its cache, and asking it between conversation turns would evict the conversation."""
         if (self.limits.samples < 3 or "sql" not in self.tools or "sheet" in self.tools
-                or self.context.history or self._short_draft is not None):
+                or self.context.history):
             return None
         informer = ""
         if self.context.informer_notes:
