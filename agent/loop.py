@@ -35,6 +35,7 @@ from agent.values import (
     coerce_answer,
     format_value,
     frame_value,
+    is_count_question,
     is_reference,
     mentions,
     numbers_in,
@@ -241,6 +242,10 @@ class Run:
         llm = self.backend.llm
         if self.mode == "native":
             llm = llm.bind_tools(self.tool_specs())
+        else:
+            # a small model that writes the tool's result itself would run on to its token
+            # limit (minutes on a CPU), and its invented result is worthless anyway
+            llm = llm.bind(stop=TEXT_STOPS)
         shots = (self.retriever.example_messages(self.question, set(self.tools))
                  if self.mode == "text" else [])
         messages: list[BaseMessage] = [SystemMessage(self.system_prompt()), *shots,
@@ -440,7 +445,8 @@ class Run:
                                 schema=schema_line(self.context.schema)[:1500],
                                 question=self.question)
         try:
-            message = self.call_model(self.backend.llm, [HumanMessage(prompt)])
+            message = self.call_model(self.backend.llm.bind(stop=TEXT_STOPS),
+                                      [HumanMessage(prompt)])
         except ModelCallError:
             return None
         return message, self._last_tokens
@@ -660,6 +666,12 @@ class Run:
             note = (f"the model said {format_value(answer)}; the computed result "
                     f"{format_value(value)} is used")
             answer = value
+        elif (has_value and isinstance(value, list) and _is_number(answer)
+              and answer == len(value) and not is_count_question(self.question)
+              and not any(_is_number(v) for v in value)):
+            note = (f"the model gave the number of values ({format_value(answer)}); the "
+                    "question asks for the values")
+            answer = value
         elif has_value and _part_of(answer, value) and asks_for_many(self.question):
             note = (f"the model named {format_value(answer)}; the question asks for all "
                     f"{len(value)} values the query returned")
@@ -700,6 +712,7 @@ class Run:
                       duration_s=round(time.monotonic() - self.started, 6), version=self.version)
 
 
+TEXT_STOPS = ["\nResult of ", "\nQuestion:"]
 _ERROR_TEXT = re.compile(r"\s*(final answer:\s*)?error\b\s*(\(|:|$)", re.I)
 _ERROR_KINDS = re.compile(r"\b(binder|parser|catalog|conversion|syntax|invalid input) error\b|"
                           r"^\s*\{\s*['\"]error['\"]|Traceback \(most recent", re.I)

@@ -116,7 +116,10 @@ class ScriptedChatModel(BaseChatModel):
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None,
                   **kwargs: Any) -> ChatResult:
-        item = self._next(messages, {k: v for k, v in kwargs.items() if k != "tools"})
+        options = {k: v for k, v in kwargs.items() if k != "tools"}
+        if stop is not None:
+            options["stop"] = list(stop)
+        item = self._next(messages, options)
         if isinstance(item, BaseException):
             raise item
         message = _to_message(item)

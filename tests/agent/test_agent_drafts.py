@@ -199,3 +199,18 @@ def test_a_plural_question_gets_every_value_the_query_returned(sales_xlsx: Path)
         tool_call("sql", query=query), tool_call("final_answer", answer="North"),
     ]), python=False).ask(sales_xlsx, "Which region sold the most tea?")
     assert answer.value == "North"
+
+
+def test_a_count_of_listed_values_is_replaced_by_the_values(sales_xlsx: Path) -> None:
+    query = "SELECT DISTINCT Region FROM sales WHERE Revenue > 90 ORDER BY Region"
+    model = ScriptedChatModel([f"```sql\n{query}\n```", "Final answer: 2"])
+    answer = TableAgent(model, python=False, tool_mode="text").ask(
+        sales_xlsx, "Which regions sold more than 90?")
+    assert answer.value == ["North", "South"] and "asks for the values" in answer.text
+    # a text-protocol model is stopped before it writes a tool's result itself
+    assert all("\nResult of " in o["stop"] for o in model.call_options)
+    # 'how many' keeps the count
+    model = ScriptedChatModel([f"```sql\n{query}\n```", "Final answer: 2"])
+    answer = TableAgent(model, python=False, tool_mode="text").ask(
+        sales_xlsx, "How many regions sold more than 90?")
+    assert answer.value == 2
