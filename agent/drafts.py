@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent.values import frame_value, to_value
+from agent.values import empty_or_zero, frame_value, to_value
 from tools.base import ToolResult
 
 
@@ -45,21 +45,15 @@ def result_key(result: ToolResult) -> str | None:
         return None
     payload = result.payload if isinstance(result.payload, dict) else {}
     frame = payload.get("frame")
-    if frame is None or not hasattr(frame, "shape") or len(frame) == 0:
-        return None
-    if bool(frame.isna().all().all()):
+    if frame is None or not hasattr(frame, "shape") or empty_or_zero(frame):
         return None
     has_value, value = frame_value(frame)
     if has_value:
-        items = value if isinstance(value, list) else [value]
+        items = [_norm(v) for v in (value if isinstance(value, list) else [value])]
     else:
         items = [tuple(_norm(to_value(v)) for v in row)
                  for row in frame.head(200).itertuples(index=False)]
-        return json.dumps(sorted(items, key=str), default=str)
-    normed = [_norm(v) for v in items]
-    if normed == [0]:
-        return None
-    return json.dumps(sorted(normed, key=str), default=str)
+    return json.dumps(sorted(items, key=str), default=str)
 
 
 def _norm(value: Any) -> Any:

@@ -33,6 +33,7 @@ from agent.retriever import Retriever
 from agent.values import (
     asks_for_many,
     coerce_answer,
+    empty_or_zero,
     format_value,
     frame_value,
     is_count_question,
@@ -585,7 +586,7 @@ class Run:
         payload = result.payload if isinstance(result.payload, dict) else {}
         frame = payload.get("frame")
         self._hinted = False
-        if frame is None or self.informer is None or not _empty_or_zero(frame):
+        if frame is None or self.informer is None or not empty_or_zero(frame):
             return ""
         hints = self.informer.literal_hints(str(payload.get("sql") or ""))
         self._hinted = bool(hints)
@@ -613,7 +614,7 @@ class Run:
             return False
         payload = self.results[-1].result.payload
         frame = payload.get("frame") if isinstance(payload, dict) else None
-        if frame is None or not _empty_or_zero(frame):
+        if frame is None or not empty_or_zero(frame):
             return False
         if self._hinted:
             return True
@@ -725,16 +726,6 @@ def _is_error_copy(raw: Any) -> bool:
     if isinstance(raw, list):
         return bool(raw) and all(_is_error_copy(x) for x in raw)
     return isinstance(raw, str) and bool(_ERROR_TEXT.match(raw) or _ERROR_KINDS.search(raw))
-
-
-def _empty_or_zero(frame: Any) -> bool:
-    """No rows, only NULLs, or a single 0 (a count that found nothing)."""
-    if len(frame) == 0 or bool(frame.isna().all().all()):
-        return True
-    if frame.shape == (1, 1):
-        cell = to_value(frame.iloc[0, 0])
-        return _is_number(cell) and cell == 0
-    return False
 
 
 def _part_of(answer: Any, result: Any) -> bool:

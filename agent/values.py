@@ -96,6 +96,16 @@ def frame_value(frame: pd.DataFrame) -> tuple[bool, Any]:
     return True, values[0] if len(values) == 1 else values
 
 
+def empty_or_zero(frame: pd.DataFrame) -> bool:
+    """No rows, only NULLs, or a single 0 (a count that found nothing)."""
+    if len(frame) == 0 or bool(frame.isna().all().all()):
+        return True
+    if frame.shape == (1, 1):
+        cell = to_value(frame.iloc[0, 0])
+        return isinstance(cell, int | float) and not isinstance(cell, bool) and cell == 0
+    return False
+
+
 def format_value(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(format_value(v) for v in value)

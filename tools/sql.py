@@ -353,11 +353,10 @@ class SqlTool(Tool):
         number."""
         if guarded.tree is None:
             return None
-        tables = {t.name.lower(): t for t in self.workbook.tables}
         for agg in guarded.tree.find_all(exp.Sum, exp.Avg):
             for column in agg.find_all(exp.Column):
                 for name in guarded.tables:
-                    table = tables.get(name.lower())
+                    table = self._tables.get(name)
                     if table is None or column.name not in table.frame.columns:
                         continue
                     values = table.frame[column.name].dropna()
