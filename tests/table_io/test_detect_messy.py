@@ -9,8 +9,9 @@ import openpyxl
 import pandas as pd
 import pytest
 from openpyxl.styles import Alignment
+from sheet_helpers import fill, only_table
 
-from table_io import Limits, Workbook, open_workbook
+from table_io import Limits, open_workbook
 
 
 def save(wb: openpyxl.Workbook, tmp_path: Path, name: str = "book.xlsx") -> Path:
@@ -19,17 +20,6 @@ def save(wb: openpyxl.Workbook, tmp_path: Path, name: str = "book.xlsx") -> Path
     return path
 
 
-def fill(ws, top_left: str, rows: list[list[object]]) -> None:
-    start = ws[top_left]
-    for i, row in enumerate(rows):
-        for j, value in enumerate(row):
-            if value is not None:
-                ws.cell(start.row + i, start.column + j, value)
-
-
-def only_table(wb: Workbook):
-    assert len(wb.tables) == 1, [t.describe() for t in wb.tables]
-    return wb.tables[0]
 
 
 def test_plain_table_types_and_provenance(tmp_path):

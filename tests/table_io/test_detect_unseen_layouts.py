@@ -9,16 +9,9 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from sheet_helpers import fill, only_table
 
 from table_io import EmptyWorkbookError, Workbook, open_workbook
-
-
-def fill(ws, top_left: str, rows: list[list[object]]) -> None:
-    start = ws[top_left]
-    for i, row in enumerate(rows):
-        for j, value in enumerate(row):
-            if value is not None:
-                ws.cell(start.row + i, start.column + j, value)
 
 
 def book_of(tmp_path: Path, rows: list[list[object]], top_left: str = "A1", setup=None) -> Workbook:
@@ -31,10 +24,6 @@ def book_of(tmp_path: Path, rows: list[list[object]], top_left: str = "A1", setu
     wb.save(path)
     return open_workbook(path)
 
-
-def only_table(book: Workbook):
-    assert len(book.tables) == 1, [t.describe() for t in book.tables]
-    return book.tables[0]
 
 
 def test_blank_header_cells_get_names_and_keep_their_data(tmp_path):
@@ -71,7 +60,7 @@ def test_a_sheet_of_numbers_without_a_header(tmp_path):
     assert t.frame["col_1"].tolist() == [1, 4, 7] and t.row_numbers == [1, 2, 3]
 
 
-def test_numbers_as_text_with_placeholders_are_numbers(tmp_path):
+def test_numbers_as_text_with_missing_value_markers_are_numbers(tmp_path):
     t = only_table(book_of(tmp_path, [["Item", "Price"], ["a", "1,200"], ["b", "n/a"], ["c", "TBD"], ["d", "300"]]))
     assert t.meta["column_types"]["Price"] == "integer"
     assert t.frame["Price"].tolist()[0] == 1200 and t.frame["Price"].tolist()[3] == 300
