@@ -12,7 +12,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -24,6 +24,13 @@ from table_io.model import Table, Workbook
 QueryFrame = Callable[[str], pd.DataFrame]
 MAX_DISTINCT = 5000
 _WORDS = re.compile(r"[\w'&.-]+", re.U)
+
+class LiteralHint(NamedTuple):
+    column: str
+    literal: str
+    closest: list[str]
+    examples: list[str]  # some values of the column, when none is close to the literal
+
 
 _cache: dict[int, tuple[weakref.ref[Table], dict[str, list[str]]]] = {}
 _cache_lock = threading.Lock()
@@ -139,8 +146,9 @@ class Informer:
         lines = [f"- {t + '.' if multi else ''}{c}: {v!r}" for t, c, v in found]
         return "\n".join(lines)
 
-    def literal_hints(self, sql: str) -> list[tuple[str, str, list[str]]]:
-        """For ``col = 'text'`` comparisons whose text is not a value of ``col``: the closest."""
+    def literal_hints(self, sql: str) -> list[LiteralHint]:
+        """For ``col = 'text'`` comparisons whose text is not a value of ``col``: the closest
+        values, or (when none is close) a few of the column's values to show what it holds."""
         try:
             import sqlglot
             from sqlglot import exp
@@ -172,7 +180,7 @@ class Informer:
                     continue  # a pattern that matches (or one too complex to check)
             close = [m[0] for m in process.extract(literal, values, scorer=fuzz.WRatio, limit=3,
                                                    score_cutoff=60)]
-            hints.append((left.name, literal, close))
+            hints.append(LiteralHint(left.name, literal, close, [] if close else values[:4]))
         return hints
 
     def columns_holding(self, literal: str, exclude: str = "") -> list[tuple[str, str]]:

@@ -591,9 +591,13 @@ class Run:
         hints = self.informer.literal_hints(str(payload.get("sql") or ""))
         self._hinted = bool(hints)
         notes = []
-        for col, lit, close in hints:
-            notes.append(self.msg["not_a_value"].format(
-                value=lit, column=col, closest=", ".join(repr(c) for c in close) or "none"))
+        for col, lit, close, examples in hints:
+            if close or not examples:
+                notes.append(self.msg["not_a_value"].format(
+                    value=lit, column=col, closest=", ".join(repr(c) for c in close) or "none"))
+            else:
+                notes.append(self.msg["not_a_value_examples"].format(
+                    value=lit, column=col, examples=", ".join(repr(c) for c in examples)))
             elsewhere = self.informer.columns_holding(lit, exclude=col)
             if elsewhere:
                 notes.append(self.msg["in_other_column"].format(value=lit, columns=", ".join(

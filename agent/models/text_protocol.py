@@ -179,7 +179,20 @@ def parse(content: str, known: set[str] | None = None) -> Parsed:
             return Parsed([ParsedCall("sql", {"query": raw}, "fence")], "")
         return Parsed([ParsedCall("final_answer", {"answer": parse_answer_text(raw)}, "final")],
                       text)
+
+    # 5. a reply that is a bare query, without the fence
+    query = _bare_query(text)
+    if query and (not known or "sql" in known):
+        return Parsed([ParsedCall("sql", {"query": query}, "fence")], "")
     return Parsed([], text)
+
+
+def _bare_query(text: str) -> str | None:
+    """The query when the whole reply (up to a blank line or ';') is one SELECT/WITH ... FROM."""
+    head = re.split(r";|\n\s*\n", text.strip(), maxsplit=1)[0].strip()
+    if _SQL_START.match(head) and re.search(r"\bfrom\b", head, re.I):
+        return head
+    return None
 
 
 _FUNC = re.compile(r"(?<![\w.])(sql|python|final_answer|sheet)\(\s*(?:(\w+)\s*=\s*)?", re.S)

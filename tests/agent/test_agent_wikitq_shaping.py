@@ -109,6 +109,24 @@ def test_a_zero_count_over_a_text_that_is_no_value_is_questioned(scorers_xlsx: P
     assert answer.value == 1 and len(answer.steps) == 2
 
 
+def test_a_text_far_from_every_value_is_answered_with_what_the_column_holds(
+        tmp_path: Path) -> None:
+    path = tmp_path / "clubs.xlsx"  # 'Titles' is text because one cell is '8²'
+    pd.DataFrame({"Club": ["Rams", "Lions", "Wolves", "Swans"],
+                  "Titles": ["4", "0", "8²", "0"]}).to_excel(path, index=False)
+    model = ScriptedChatModel([
+        "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE Titles = 'Single'\n```",
+        "Final answer: 0",
+        "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE Titles = '0'\n```",
+        "Final answer: 2",
+    ])
+    answer = TableAgent(model, python=False, tool_mode="text").ask(
+        path, "how many clubs have not won a single title?")
+    first = answer.steps[0].output
+    assert "no value is close to it" in first and "'4', '0', '8²'" in first
+    assert answer.value == 2 and len(answer.steps) == 2
+
+
 def test_a_zero_count_over_real_values_is_accepted(scorers_xlsx: Path) -> None:
     model = ScriptedChatModel([
         "```sql\nSELECT COUNT(*) AS n FROM scorers WHERE \"Total Goals\" > 100\n```",

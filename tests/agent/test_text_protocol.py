@@ -83,3 +83,13 @@ def test_function_style_calls() -> None:
     call = parse("sql(\"SELECT COUNT(*) FROM t WHERE name = 'x (y)'\")", KNOWN).call
     assert call and call.args == {"query": "SELECT COUNT(*) FROM t WHERE name = 'x (y)'"}
     assert parse("I will use sql(...) next", KNOWN).call is None
+
+
+def test_a_reply_that_is_a_bare_query_is_a_sql_call() -> None:
+    call = parse('SELECT count(*) FROM data_77', KNOWN).call
+    assert call and call.name == "sql" and call.args == {"query": "SELECT count(*) FROM data_77"}
+    call = parse('  WITH x AS (SELECT a FROM t) SELECT * FROM x;\n\nThis counts rows.', KNOWN).call
+    assert call and call.args == {"query": "WITH x AS (SELECT a FROM t) SELECT * FROM x"}
+    # prose that merely starts with the word, or a query when sql is not a tool, is no call
+    assert parse("Select the row with the most goals.", KNOWN).call is None
+    assert parse("SELECT a FROM t", {"python", "final_answer"}).call is None
