@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from evals.report import load_report
+from evals.stats import mcnemar_exact
 
 
 @dataclass
@@ -30,14 +32,37 @@ class Comparison:
     def delta(self) -> float:
         return self.common_accuracy_b - self.common_accuracy_a
 
+    @property
+    def p_value(self) -> float:
+        """Exact McNemar p-value of the difference on the common questions."""
+        return mcnemar_exact(len(self.fixed), len(self.broken))
 
-def compare_runs(run_a: Path | str, run_b: Path | str) -> Comparison:
-    ra, rb = load_report(run_a), load_report(run_b)
-    qa = {q["id"]: q for q in ra["questions"]}
-    qb = {q["id"]: q for q in rb["questions"]}
+
+RunDirs = Path | str | Sequence[Path | str]
+
+
+def _questions(runs: RunDirs) -> tuple[str, dict[str, dict[str, Any]], float]:
+    """One run folder, or several over different questions (slices of one set) pooled."""
+    dirs = [runs] if isinstance(runs, Path | str) else list(runs)
+    questions: dict[str, dict[str, Any]] = {}
+    for d in dirs:
+        for q in load_report(d)["questions"]:
+            if q["id"] in questions:
+                raise ValueError(f"question {q['id']} is in more than one of the runs "
+                                 f"{', '.join(map(str, dirs))}: pool runs over different questions")
+            questions[q["id"]] = q
+    accuracy = sum(q["score"] for q in questions.values()) / len(questions) if questions else 0.0
+    return " + ".join(map(str, dirs)), questions, accuracy
+
+
+def compare_runs(run_a: RunDirs, run_b: RunDirs) -> Comparison:
+    """Compare run B with run A on the questions both answered. Either side may be several run
+    folders over different questions (e.g. two slices of the dev set), pooled."""
+    name_a, qa, accuracy_a = _questions(run_a)
+    name_b, qb, accuracy_b = _questions(run_b)
     common = [i for i in qa if i in qb]
-    cmp = Comparison(name_a=str(run_a), name_b=str(run_b), accuracy_a=ra["accuracy"],
-                     accuracy_b=rb["accuracy"], common=len(common),
+    cmp = Comparison(name_a=name_a, name_b=name_b, accuracy_a=accuracy_a,
+                     accuracy_b=accuracy_b, common=len(common),
                      only_a=len(qa) - len(common), only_b=sum(1 for i in qb if i not in qa))
     score_a = score_b = 0.0
     for i in common:
@@ -80,4 +105,8 @@ def render_comparison(cmp: Comparison, *, verbose: bool = True) -> str:
     lines.append(f"both wrong: {cmp.both_wrong}")
     lines.append(f"accuracy on common questions: A {100 * cmp.common_accuracy_a:.1f}% -> "
                  f"B {100 * cmp.common_accuracy_b:.1f}% (delta {100 * cmp.delta:+.1f} points)")
+    if cmp.common:
+        lines.append(f"paired test (exact McNemar, {len(cmp.fixed)} fixed vs {len(cmp.broken)} "
+                     f"broken): p = {cmp.p_value:.3g}"
+                     + ("" if cmp.p_value < 0.05 else "; not a significant difference at 5%"))
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""Small statistics for reports: Wilson interval, percentiles, a mean with its interval."""
+"""Small statistics for reports: Wilson interval, percentiles, a mean with its interval, and
+the exact McNemar test for two runs over the same questions."""
 
 from __future__ import annotations
 
@@ -41,3 +42,13 @@ def percentile(values: Sequence[float], q: float) -> float:
     lo = math.floor(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def mcnemar_exact(fixed: int, broken: int) -> float:
+    """Two-sided exact McNemar p-value for paired 0/1 outcomes: only the questions the two runs
+    disagree on count, and under "no difference" each is equally likely to go either way."""
+    n = fixed + broken
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(min(fixed, broken) + 1)) / 2 ** n
+    return min(1.0, 2 * tail)

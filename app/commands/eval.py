@@ -39,8 +39,8 @@ def register(subparsers: Any) -> None:
         p.set_defaults(func=run_dataset, dataset=name)
 
     cmp = sub.add_parser("compare", help="what changed between two runs, question by question")
-    cmp.add_argument("run_a", type=Path)
-    cmp.add_argument("run_b", type=Path)
+    cmp.add_argument("run_a", help="run folder (several over different questions: A1,A2)")
+    cmp.add_argument("run_b", help="run folder (several over different questions: B1,B2)")
     cmp.add_argument("-q", "--quiet", action="store_true", help="counts only, no question lists")
     cmp.set_defaults(func=run_compare)
 
@@ -256,12 +256,16 @@ def run_compare(args: argparse.Namespace) -> int:
     from evals.compare import compare_runs, render_comparison
 
     try:
-        cmp = compare_runs(args.run_a, args.run_b)
-    except FileNotFoundError as exc:
+        cmp = compare_runs(_run_dirs(args.run_a), _run_dirs(args.run_b))
+    except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(render_comparison(cmp, verbose=not args.quiet))
     return 0
+
+
+def _run_dirs(spec: str) -> list[Path]:
+    return [Path(p) for p in spec.split(",") if p.strip()]
 
 
 # ---------------------------------------------------------------- sheetcopilot

@@ -12,7 +12,7 @@ from agent.answer import Answer
 from evals.aitqa import AITQATask, aitqa_dir, canonical_number, table_rows
 from evals.fetaqa import FeTaQATask, fetaqa_dir
 from evals.rouge import lcs_length, rouge_l, rouge_l_f, tokenize
-from evals.stats import mean_interval, percentile, wilson_interval
+from evals.stats import mcnemar_exact, mean_interval, percentile, wilson_interval
 from evals.tabfact import TabFactTask, parse_verdict, tabfact_dir
 from evals.tasks import EvalItem, answer_items, format_item
 from table_io import open_workbook
@@ -47,6 +47,13 @@ def test_wilson_interval_and_percentiles() -> None:
     assert high == 1.0 and 0.83 < low < 0.84
     assert percentile([1, 2, 3, 4], 50) == 2.5 and percentile([5], 95) == 5
     assert mean_interval([0.5, 0.5])[0] == 0.5
+
+
+def test_exact_mcnemar_counts_only_the_questions_that_differ() -> None:
+    assert mcnemar_exact(0, 0) == 1.0 and mcnemar_exact(3, 3) == 1.0
+    assert mcnemar_exact(0, 5) == pytest.approx(2 / 32)  # 5 of 5 one way: not yet significant
+    assert mcnemar_exact(6, 0) == pytest.approx(2 / 64)  # 6 of 6: significant at 5%
+    assert mcnemar_exact(2, 9) == mcnemar_exact(9, 2) == pytest.approx(2 * 67 / 2048)
 
 
 def test_answer_items_format_typed_values() -> None:

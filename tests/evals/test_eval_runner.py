@@ -172,7 +172,25 @@ def test_baselines_side_by_side_and_compare(tmp_path: Path, items: list[EvalItem
     assert cmp.delta == pytest.approx(1 / 6)
     assert "fixed (wrong in A, right in B): 1" in render_comparison(cmp)
     assert main(["eval", "compare", str(tmp_path / "direct"), str(tmp_path / "sql_once")]) == 0
-    assert "delta +16.7 points" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "delta +16.7 points" in out and "1 fixed vs 0 broken): p = 1" in out
+
+    # two slices pooled on each side; a question in two runs of one side is refused
+    halves = {}
+    for strategy, responder in (("direct", direct), ("sql_once", sql_once)):
+        for half, part in (("a", few[:3]), ("b", few[3:])):
+            agent = TableAgent(ScriptedChatModel(responder), strategy=strategy)
+            run_eval(task, part, agent, tmp_path / f"{strategy}-{half}", progress=False,
+                     config={"strategy": strategy, "model": "scripted"})
+            halves[strategy, half] = tmp_path / f"{strategy}-{half}"
+    pooled = compare_runs([halves["direct", "a"], halves["direct", "b"]],
+                          [halves["sql_once", "a"], halves["sql_once", "b"]])
+    assert (pooled.common, len(pooled.fixed), pooled.accuracy_b) == (6, 1, 1.0)
+    spec = f"{halves['direct', 'a']},{halves['direct', 'b']}"
+    assert main(["eval", "compare", spec, str(tmp_path / "sql_once")]) == 0
+    assert "common questions: 6" in capsys.readouterr().out
+    assert main(["eval", "compare", f"{spec},{tmp_path / 'direct'}", spec]) == 2
+    assert "more than one of the runs" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("task_name", ["tabfact", "aitqa", "fetaqa"])
