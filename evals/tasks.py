@@ -53,6 +53,18 @@ class EvalTask(ABC):
         """1.0/0.0 for a binary metric, else the item's score."""
 
 
+def load_slice(task: EvalTask, *, offset: int = 0, limit: int | None = None,
+               workdir: Path | None = None) -> list[EvalItem]:
+    """Questions ``offset + 1`` to ``offset + limit`` of the task (all after ``offset`` when
+    ``limit`` is None), in the dataset's order."""
+    if offset < 0:
+        raise ValueError(f"the offset must be 0 or more, not {offset}")
+    if limit is not None and limit < 1:
+        raise ValueError(f"the limit must be 1 or more, not {limit}")
+    wanted = None if limit is None else offset + limit
+    return task.load(limit=wanted, workdir=workdir)[offset:]
+
+
 def write_table_csv(rows: Sequence[Sequence[str]], dest: Path) -> Path:
     """Write rows (the first is the header) as a CSV that ``table_io`` reads back cell for cell
     (backslash escapes, no doubled quotes), atomically and only once."""

@@ -72,6 +72,8 @@ def _add_run_options(p: argparse.ArgumentParser, dataset: str) -> None:
     else:
         p.add_argument("--data", type=Path, default=None, help="dataset file or folder")
     p.add_argument("--limit", type=int, default=None, help="first N questions only")
+    p.add_argument("--offset", type=int, default=0, metavar="N",
+                   help="skip the first N questions (with --limit L: questions N+1 to N+L)")
     p.add_argument("--concurrency", type=int, default=None,
                    help="questions in flight at once (default 4; 1 with --local, whose "
                         "CPU server answers one request at a time)")
@@ -178,6 +180,7 @@ def _strategies(args: argparse.Namespace) -> list[str]:
 def run_dataset(args: argparse.Namespace) -> int:
     from agent import TableAgent
     from evals.runner import run_eval
+    from evals.tasks import load_slice
 
     task = _make_task(args)
     strategies = _strategies(args)
@@ -185,12 +188,13 @@ def run_dataset(args: argparse.Namespace) -> int:
     base = args.out or Path("runs") / (
         f"{args.dataset}-{'-'.join(strategies)}" if several else f"{args.dataset}-{strategies[0]}")
     try:
-        items = task.load(limit=args.limit, workdir=base)
-    except FileNotFoundError as exc:
+        items = load_slice(task, offset=args.offset, limit=args.limit, workdir=base)
+    except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not items:
-        print("error: no questions to run", file=sys.stderr)
+        print("error: no questions to run" + (f" after skipping {args.offset}" if args.offset
+                                               else ""), file=sys.stderr)
         return 2
     backend = make_backend(args)
     label = backend.name
@@ -207,7 +211,7 @@ def run_dataset(args: argparse.Namespace) -> int:
         config = {"dataset": task.name, "strategy": strategy, "model": label,
                   "questions": str(getattr(task, "questions", None) or getattr(task, "path", "")
                                    or getattr(task, "folder", "")),
-                  "limit": args.limit, "concurrency": concurrency}
+                  "limit": args.limit, "offset": args.offset, "concurrency": concurrency}
         if strategy == "agent":
             config["samples"] = agent.samples
         print(f"{task.name}: {len(items)} questions, strategy {strategy}, model {label} "

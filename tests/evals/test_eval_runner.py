@@ -15,7 +15,7 @@ from agent.models.scripted import ScriptedChatModel, tool_call
 from app.cli import main
 from evals.compare import compare_runs, render_comparison
 from evals.runner import run_eval
-from evals.tasks import EvalItem, WikiTQTask
+from evals.tasks import EvalItem, WikiTQTask, load_slice
 from evals.wikitq import dev_questions_path, tagged_path_for
 from evals.wikitq_scoring import read_predictions, score_file
 from table_io import open_workbook
@@ -127,6 +127,17 @@ def test_twenty_questions_interrupted_and_resumed(tmp_path: Path, items: list[Ev
     third = run_eval(task, items, _agent(Script(items)), out, concurrency=2, progress=False,
                      config=config)
     assert third.finished_now == 0 and third.report["n_correct"] == 12
+
+
+def test_a_slice_of_the_questions_by_offset_and_limit(items: list[EvalItem]) -> None:
+    task = WikiTQTask(DEV)
+    assert [it.id for it in load_slice(task, offset=5, limit=10)] == [it.id for it in items[5:15]]
+    assert [it.id for it in load_slice(task, limit=3)] == [it.id for it in items[:3]]
+    assert load_slice(task, offset=3)[0].id == items[3].id
+    with pytest.raises(ValueError, match="offset must be 0 or more, not -1"):
+        load_slice(task, offset=-1)
+    with pytest.raises(ValueError, match="limit must be 1 or more, not 0"):
+        load_slice(task, limit=0)
 
 
 def test_a_run_folder_refuses_another_strategy(tmp_path: Path, items: list[EvalItem]) -> None:
