@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import sqlglot
 import yaml
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from sqlglot import exp
 
 import prompts
 from agent.answer import Answer, Status, Step
@@ -160,6 +162,7 @@ class Run:
         self.started = 0.0
         self.version: int | None = None
         self._hinted = False  # the last query compared against text that is not a cell value
+        self._hinted_sql: set[str] = set()  # queries run so far that got such a hint
         self._short_draft: tuple[AIMessage, tuple[int, int]] | None = None
 
     # ---------------------------------------------------------------- prompt
@@ -496,7 +499,7 @@ class Run:
             value, has_value = self._result_value(name, result)
             if name == "sql":
                 extra = self._empty_result_hint(result)
-            if has_value and self.mode == "text":
+            if has_value and self.mode == "text" and not self._hinted:
                 extra += self.msg["observation_hint"]
         else:
             fixes = self.retriever.fixes(error, set(self.tools))
@@ -546,9 +549,6 @@ class Run:
         if len(tables) != 1:
             return args, ""
         try:
-            import sqlglot
-            from sqlglot import exp
-
             tree = sqlglot.parse_one(args["query"], read="duckdb")
         except Exception:
             return args, ""
@@ -588,9 +588,14 @@ class Run:
         self._hinted = False
         if frame is None or self.informer is None or not empty_or_zero(frame):
             return ""
-        hints = self.informer.literal_hints(str(payload.get("sql") or ""))
+        sql = str(payload.get("sql") or "")
+        hints = self.informer.literal_hints(sql)
         self._hinted = bool(hints)
         notes = []
+        key = _sql_key(sql)
+        if hints and key in self._hinted_sql:
+            notes.append(self.msg["repeated_empty"])
+        self._hinted_sql.add(key)
         for col, lit, close, examples in hints:
             if close or not examples:
                 notes.append(self.msg["not_a_value"].format(
@@ -832,3 +837,14 @@ def _change_dict(change: Any) -> Any:
     if is_dataclass(change) and not isinstance(change, type):
         return {k: to_value(v) if not isinstance(v, str) else v for k, v in asdict(change).items()}
     return change if isinstance(change, dict | str) else str(change)
+
+
+def _sql_key(sql: str) -> str:
+    """A query in one spelling (quoting, case, spacing), to recognise the same query again."""
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+        for ident in tree.find_all(exp.Identifier):
+            ident.set("quoted", False)
+        return tree.sql(dialect="duckdb").casefold()
+    except Exception:  # not parseable: compare the text
+        return " ".join(sql.split()).casefold()

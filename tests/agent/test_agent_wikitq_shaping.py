@@ -116,15 +116,17 @@ def test_a_text_far_from_every_value_is_answered_with_what_the_column_holds(
                   "Titles": ["4", "0", "8²", "0"]}).to_excel(path, index=False)
     model = ScriptedChatModel([
         "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE Titles = 'Single'\n```",
-        "Final answer: 0",
+        "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE \"Titles\" = 'Single'\n```",
         "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE Titles = '0'\n```",
         "Final answer: 2",
     ])
     answer = TableAgent(model, python=False, tool_mode="text").ask(
         path, "how many clubs have not won a single title?")
-    first = answer.steps[0].output
+    first, again = answer.steps[0].output, answer.steps[1].output
     assert "no value is close to it" in first and "'4', '0', '8²'" in first
-    assert answer.value == 2 and len(answer.steps) == 2
+    assert "ran before" not in first and "ran before and found nothing" in again
+    assert "If this is the answer" not in first  # a count over no real value is no answer
+    assert answer.value == 2 and len(answer.steps) == 3
 
 
 def test_a_zero_count_over_real_values_is_accepted(scorers_xlsx: Path) -> None:
