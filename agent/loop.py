@@ -597,13 +597,13 @@ class Run:
             notes.append(self.msg["repeated_empty"])
         self._hinted_sql.add(key)
         for col, lit, close, examples in hints:
-            if close or not examples:
+            elsewhere = self.informer.columns_holding(lit, exclude=col)
+            if close or elsewhere or not examples:
                 notes.append(self.msg["not_a_value"].format(
                     value=lit, column=col, closest=", ".join(repr(c) for c in close) or "none"))
-            else:
-                notes.append(self.msg["not_a_value_examples"].format(
+            else:  # in no column at all: the table may be about it, or the words mean a value
+                notes.append(self.msg["in_no_column"].format(
                     value=lit, column=col, examples=", ".join(repr(c) for c in examples)))
-            elsewhere = self.informer.columns_holding(lit, exclude=col)
             if elsewhere:
                 notes.append(self.msg["in_other_column"].format(value=lit, columns=", ".join(
                     f"{sql_name(c)} ({v!r})" for c, v in elsewhere)))

@@ -23,6 +23,7 @@ from sqlglot import exp
 from table_io.model import Table, Workbook
 from tools.base import Tool, ToolFailure, ToolResult
 from tools.sql_guard import (
+    ERROR_MARK,
     Catalog,
     GuardedQuery,
     check_tree,
@@ -486,7 +487,7 @@ def _locate(sql: str, name: str) -> str | None:
         return None
     line = sql.count("\n", 0, m.start()) + 1
     col = m.start() - (sql.rfind("\n", 0, m.start()) + 1) + 1
-    excerpt = sql[max(0, m.start() - 40):m.start()] + " <<here>> " + sql[m.start():m.end() + 30]
+    excerpt = sql[max(0, m.start() - 40):m.start()] + ERROR_MARK + sql[m.start():m.end() + 30]
     return f"line {line}, column {col} of the SQL run: {' '.join(excerpt.split())}"
 
 
@@ -498,5 +499,5 @@ def _duckdb_location(text: str) -> str | None:
     line_text = m.group(2)
     caret = len(m.group(3)) - len(f"LINE {m.group(1)}:")
     caret = max(0, min(caret, len(line_text)))
-    excerpt = line_text[max(0, caret - 40):caret] + " <<here>> " + line_text[caret:caret + 30]
+    excerpt = line_text[max(0, caret - 40):caret] + ERROR_MARK + line_text[caret:caret + 30]
     return f"line {m.group(1)} of the SQL run: {excerpt.strip()}"

@@ -90,6 +90,7 @@ class GuardedQuery:
         DuckDB rejects the first reading (MySQL's "Oslo" is a string, DuckDB's a column)."""
         if self.catalog is None:
             return []
+        columns = {c.casefold() for _, c in self.catalog.all_columns()}
         out: list[tuple[str, str]] = []
         for dialect in DIALECTS:
             if dialect == self.dialect:
@@ -99,10 +100,16 @@ class GuardedQuery:
                 check_tree(other, self.catalog)
             except ToolFailure:
                 continue
+            if any(lit.is_string and lit.this.casefold() in columns
+                   for lit in other.find_all(exp.Literal)):
+                continue  # it reads a column name as text: that hides the real error
             other_sql = render(other)
             if other_sql != self.sql and other_sql not in {s for _, s in out}:
                 out.append((dialect, other_sql))
         return out
+
+
+ERROR_MARK = " <<here>> "  # where an error message points in the query
 
 
 def refuse(message: str, *, hint: str | None = None, location: str | None = None) -> ToolFailure:
@@ -139,7 +146,12 @@ def prepare(query: str, catalog: Catalog) -> tuple[str, list[str]]:
     text = text.rstrip().rstrip(";").rstrip()
     if not text:
         raise refuse("the query is empty", hint="write one SELECT statement")
-    return quote_bare_columns(text, [c for _, c in catalog.all_columns()])
+    notes = []
+    if ERROR_MARK.strip() in text:  # small models copy the error excerpt's marker
+        text = re.sub(r"\s*<<here>>\s*", " ", text).strip()
+        notes.append("removed the <<here>> marker copied from an error message")
+    text, quoted = quote_bare_columns(text, [c for _, c in catalog.all_columns()])
+    return text, notes + quoted
 
 
 def _code_segments(text: str) -> Iterator[tuple[bool, str]]:
@@ -249,7 +261,7 @@ def _parse_failure(text: str, err: ParseError) -> ToolFailure:
         lines = text.splitlines() or [text]
         src = lines[min(max(int(line) - 1, 0), len(lines) - 1)]
         c = max(int(col), 1)
-        excerpt = src[max(0, c - 40):c] + " <<here>> " + src[c:c + 30]
+        excerpt = src[max(0, c - 40):c] + ERROR_MARK + src[c:c + 30]
         location = f"line {line}, column {col}: {excerpt.strip()}"
     return refuse(f"syntax error: {description}", location=location,
                   hint="write DuckDB SQL; quote names with spaces in \"double quotes\", "

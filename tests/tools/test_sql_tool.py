@@ -270,6 +270,16 @@ def test_double_quoted_string_is_read_the_mysql_way(tool: SqlTool) -> None:
     assert "MySQL" in result.observation and "'Paris'" in result.payload["sql"]
 
 
+def test_a_quoted_column_is_never_read_as_text_to_hide_another_error(tool: SqlTool) -> None:
+    sales = table_name(tool, "Sales")
+    # replace() over a number column fails; read the MySQL way, "year" and "Revenue Q1" would
+    # become text and the query would run, answering nothing about the columns
+    result = tool({"query": f'SELECT "Revenue Q1" FROM {sales} WHERE City = \'Oslo\' '
+                            f'ORDER BY replace("year", \',\', \'\') LIMIT 1'})
+    assert not result.ok and "MySQL" not in result.error.render()
+    assert "replace" in result.error.render()
+
+
 def test_foreign_function_gets_the_duckdb_spelling(tool: SqlTool) -> None:
     sales = table_name(tool, "Sales")
     translated = tool({"query": f"SELECT nvl(City, 'x') AS c FROM {sales}"})  # sqlglot knows this one
@@ -303,3 +313,11 @@ def test_sum_over_a_text_column_hints_how_to_take_its_number(tmp_path: Path) -> 
     result = tool({"query": f"SELECT SUM({fixed}) AS s FROM {name}"})
     assert result.ok, result.observation
     assert result.payload["frame"]["s"].iloc[0] == 1305.0
+
+
+def test_the_error_marker_copied_into_a_query_is_removed(tool: SqlTool) -> None:
+    sales = table_name(tool, "Sales")
+    result = tool({"query": f"SELECT year FROM {sales} WHERE City =  <<here>> 'Paris'"})
+    assert result.ok, result.observation
+    assert result.payload["frame"]["year"].tolist() == [2021]
+    assert "removed the <<here>> marker" in result.observation
