@@ -47,6 +47,7 @@ from agent.values import (
 )
 from agent.view import schema_line, sql_name
 from tools.base import Tool, ToolResult
+from tools.sql_guard import quote_bare_columns
 
 OnStep = Callable[[Step], None]
 OnText = Callable[[str], None]
@@ -548,8 +549,10 @@ class Run:
         tables = list(self.context.schema)
         if len(tables) != 1:
             return args, ""
+        # bare multi-word column names (Year built) are quoted first, or the query won't parse
+        query, _ = quote_bare_columns(str(args["query"]), self.context.schema[tables[0]])
         try:
-            tree = sqlglot.parse_one(args["query"], read="duckdb")
+            tree = sqlglot.parse_one(query, read="duckdb")
         except Exception:
             return args, ""
         ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}

@@ -82,6 +82,19 @@ def test_recovers_from_a_wrong_column_with_the_hint(sales_xlsx: Path) -> None:
     assert "fixed like this" in seen.content
 
 
+def test_an_invented_table_name_is_repaired_in_a_query_with_bare_multiword_columns(
+        tmp_path: Path) -> None:
+    path = tmp_path / "pylons.xlsx"
+    pd.DataFrame({"Name": ["A", "B", "C"], "Year built": [1961, 1975, 1968]}).to_excel(
+        path, index=False)
+    model = ScriptedChatModel([
+        tool_call("sql", query="SELECT COUNT(*) AS n FROM roster WHERE Year built < 1970"),
+        tool_call("final_answer", answer=2)])
+    answer = TableAgent(model, python=False).ask(path, "How many were built before 1970?")
+    assert answer.steps[0].error is None and "no table 'roster'" in answer.steps[0].output
+    assert answer.value == 2
+
+
 def test_empty_result_names_the_closest_real_value(sales_xlsx: Path) -> None:
     model = ScriptedChatModel([
         tool_call("sql", query="SELECT SUM(Revenue) FROM sales WHERE Region = 'Nort'"),
