@@ -25,6 +25,7 @@ QueryFrame = Callable[[str], pd.DataFrame]
 MAX_DISTINCT = 5000
 _WORDS = re.compile(r"[\w'&.-]+", re.U)
 
+
 class LiteralHint(NamedTuple):
     column: str
     literal: str

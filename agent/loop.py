@@ -595,10 +595,11 @@ class Run:
         hints = self.informer.literal_hints(sql)
         self._hinted = bool(hints)
         notes = []
-        key = _sql_key(sql)
-        if hints and key in self._hinted_sql:
-            notes.append(self.msg["repeated_empty"])
-        self._hinted_sql.add(key)
+        if hints:
+            key = _sql_key(sql)
+            if key in self._hinted_sql:
+                notes.append(self.msg["repeated_empty"])
+            self._hinted_sql.add(key)
         for col, lit, close, examples in hints:
             elsewhere = self.informer.columns_holding(lit, exclude=col)
             if close or elsewhere or not examples:
