@@ -26,6 +26,22 @@ REPO = Path(__file__).resolve().parents[2]
 FAST = 3  # questions 0..2 are answered at once; every later one blocks until released
 
 
+def default_signals() -> None:
+    """For the child processes: SIGINT and SIGHUP as a terminal delivers them. A suite started
+    in the background (``cmd &``, nohup) inherits them ignored, and so would its children."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
+@pytest.fixture(autouse=True)
+def python_sigint_handler() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt in this process even when the suite inherited it ignored
+    (then ``_thread.interrupt_main`` does nothing)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def gated_model(release: threading.Event) -> ScriptedChatModel:
     """Adds one to the number in the question with SQL; blocks on ``release`` for numbers >= FAST."""
 
@@ -133,7 +149,8 @@ def test_ctrl_c_ends_a_batch_process_without_waiting_for_in_flight_questions(
     script = tmp_path / "batch.py"
     script.write_text(BATCH_SCRIPT.format(repo=str(REPO), source=str(sales_xlsx), out=str(out)))
     proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_signals)
     assert proc.stdout is not None
     first = [proc.stdout.readline().strip() for _ in range(2)]
     time.sleep(0.5)  # questions 2..5 are in flight
@@ -196,7 +213,7 @@ def test_the_local_server_process_dies_with_tablepilot(tmp_path: Path, how: str)
                                            from_thread=how == "SIGKILL"))
     parent = subprocess.Popen([sys.executable, str(script)], cwd=REPO, text=True,
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE)
+                              stderr=subprocess.PIPE, preexec_fn=default_signals)
     assert parent.stdout is not None and parent.stdin is not None
     try:
         line = parent.stdout.readline()
