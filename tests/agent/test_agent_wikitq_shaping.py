@@ -11,7 +11,7 @@ import sqlglot
 from sqlglot import exp
 
 import prompts
-from agent import TableAgent
+from agent import Answer, TableAgent
 from agent.models.scripted import ScriptedChatModel
 from agent.retriever import _table_spec
 from agent.values import shape_for_question
@@ -65,6 +65,17 @@ def test_sql_exemplars_use_only_their_table_and_columns() -> None:
             assert used <= known | aliases, (item["id"], used - known)
 
 
+def workbook(path: Path, columns: dict[str, list[object]]) -> Path:
+    """A one-sheet .xlsx with these columns, written for real."""
+    pd.DataFrame(columns).to_excel(path, index=False)
+    return path
+
+
+def ask_text(model: ScriptedChatModel, source: Path, question: str) -> Answer:
+    """Ask with the text protocol and no python tool (the WikiTQ setting)."""
+    return TableAgent(model, python=False, tool_mode="text").ask(source, question)
+
+
 @pytest.fixture
 def scorers_xlsx(tmp_path: Path) -> Path:
     path = tmp_path / "scorers.xlsx"
@@ -75,7 +86,7 @@ def scorers_xlsx(tmp_path: Path) -> Path:
 
 def test_schema_line_in_the_prompt_quotes_names(scorers_xlsx: Path) -> None:
     model = ScriptedChatModel(["```sql\nSELECT COUNT(*) FROM scorers\n```", "Final answer: 3"])
-    TableAgent(model, python=False, tool_mode="text").ask(scorers_xlsx, "How many players?")
+    ask_text(model, scorers_xlsx, "How many players?")
     assert '(Name, "Total Goals")' in str(model.calls[0][-1].content)
 
 
@@ -87,8 +98,7 @@ def test_an_answer_after_an_empty_result_is_sent_back_once(scorers_xlsx: Path) -
         " ORDER BY \"Total Goals\" DESC LIMIT 1\n```",
         "Final answer: Elliot Benyon",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(
-        scorers_xlsx, "who scored more, grant or benyon?")
+    answer = ask_text(model, scorers_xlsx, "who scored more, grant or benyon?")
     # the empty result named the real value, and the unsupported answer went back
     assert "'Anthony Grant'" in answer.steps[0].output
     assert "returned no rows" in str(model.calls[2][-1].content)
@@ -103,25 +113,23 @@ def test_a_zero_count_over_a_text_that_is_no_value_is_questioned(scorers_xlsx: P
         "```sql\nSELECT COUNT(*) AS n FROM scorers WHERE Name ILIKE '%grant%'\n```",
         "Final answer: 1",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(
-        scorers_xlsx, "how many players named grant are there?")
+    answer = ask_text(model, scorers_xlsx, "how many players named grant are there?")
     assert "closest values: 'Anthony Grant'" in answer.steps[0].output
     assert answer.value == 1 and len(answer.steps) == 2
 
 
 def test_a_text_far_from_every_value_is_answered_with_what_the_column_holds(
         tmp_path: Path) -> None:
-    path = tmp_path / "clubs.xlsx"  # 'Titles' is text because one cell is '8²'
-    pd.DataFrame({"Club": ["Rams", "Lions", "Wolves", "Swans"],
-                  "Titles": ["4", "0", "8²", "0"]}).to_excel(path, index=False)
+    # 'Titles' is text because one cell is '8²'
+    path = workbook(tmp_path / "clubs.xlsx", {"Club": ["Rams", "Lions", "Wolves", "Swans"],
+                                              "Titles": ["4", "0", "8²", "0"]})
     model = ScriptedChatModel([
         "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE Titles = 'Single'\n```",
         "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE \"Titles\" = 'Single'\n```",
         "```sql\nSELECT COUNT(*) AS n FROM sheet1 WHERE Titles = '0'\n```",
         "Final answer: 2",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(
-        path, "how many clubs have not won a single title?")
+    answer = ask_text(model, path, "how many clubs have not won a single title?")
     first, again = answer.steps[0].output, answer.steps[1].output
     assert "'Single' is in no column" in first and "holds values like '4', '0', '8²'" in first
     assert "ran before" not in first and "ran before and found nothing" in again
@@ -134,8 +142,7 @@ def test_a_zero_count_over_real_values_is_accepted(scorers_xlsx: Path) -> None:
         "```sql\nSELECT COUNT(*) AS n FROM scorers WHERE \"Total Goals\" > 100\n```",
         "Final answer: 0",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(
-        scorers_xlsx, "how many players scored over 100 goals?")
+    answer = ask_text(model, scorers_xlsx, "how many players scored over 100 goals?")
     assert answer.value == 0 and len(model.calls) == 2
 
 
@@ -144,25 +151,22 @@ def test_a_listed_result_answers_how_many_with_its_count(scorers_xlsx: Path) -> 
         "```sql\nSELECT Name FROM scorers WHERE \"Total Goals\" < 10\n```",
         "Final answer: see above",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(
-        scorers_xlsx, "how many players scored fewer than 10 goals?")
+    answer = ask_text(model, scorers_xlsx, "how many players scored fewer than 10 goals?")
     assert answer.value == 2 and "counted" in answer.text
 
 
 def test_a_text_compared_with_the_wrong_column_names_the_right_one(tmp_path: Path) -> None:
-    path = tmp_path / "awards.xlsx"
-    pd.DataFrame({"Award": ["Teen Choice Awards"] * 3 + ["Emmy"],
-                  "Category": ["Choice TV Sidekick", "Choice TV Actor", "Choice TV Sidekick",
-                               "Best Actor"],
-                  "Result": ["Won", "Nominated", "Won", "Nominated"]}).to_excel(path, index=False)
+    path = workbook(tmp_path / "awards.xlsx", {
+        "Award": ["Teen Choice Awards"] * 3 + ["Emmy"],
+        "Category": ["Choice TV Sidekick", "Choice TV Actor", "Choice TV Sidekick", "Best Actor"],
+        "Result": ["Won", "Nominated", "Won", "Nominated"]})
     model = ScriptedChatModel([
         "```sql\nSELECT COUNT(*) AS n FROM awards WHERE Award = 'Choice TV Sidekick'\n```",
         "Final answer: 0",
         "```sql\nSELECT COUNT(*) AS n FROM awards WHERE Category = 'Choice TV Sidekick'\n```",
         "Final answer: 2",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(
-        path, "how many choice tv sidekick awards were there?")
+    answer = ask_text(model, path, "how many choice tv sidekick awards were there?")
     assert "found in column Category ('Choice TV Sidekick')" in answer.steps[0].output
     assert answer.value == 2
 
@@ -174,8 +178,7 @@ def test_an_answer_right_after_a_failed_query_is_sent_back_once(scorers_xlsx: Pa
         "```sql\nSELECT Name FROM scorers ORDER BY rowid LIMIT 1\n```",
         "Final answer: Ryan Hall",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(
-        scorers_xlsx, "who is listed first?")
+    answer = ask_text(model, scorers_xlsx, "who is listed first?")
     assert answer.steps[0].error is not None
     assert "failed or returned no rows" in str(model.calls[2][-1].content)
     assert answer.value == "Ryan Hall"
@@ -184,19 +187,18 @@ def test_an_answer_right_after_a_failed_query_is_sent_back_once(scorers_xlsx: Pa
         "Final answer: Error (query): Binder Error",
         "Final answer: Error (query): Binder Error",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(scorers_xlsx, "who is first?")
+    answer = ask_text(model, scorers_xlsx, "who is first?")
     assert answer.value is None  # a copied error message is no answer
 
 
 def test_an_ilike_pattern_that_matches_nothing_names_the_right_column(tmp_path: Path) -> None:
-    path = tmp_path / "race.xlsx"
-    pd.DataFrame({"Cyclist": ["Ann Lee", "Bo Kim", "Cy Dee"],
-                  "Team": ["Ukraine", "Belgium", "France"]}).to_excel(path, index=False)
+    path = workbook(tmp_path / "race.xlsx", {"Cyclist": ["Ann Lee", "Bo Kim", "Cy Dee"],
+                                             "Team": ["Ukraine", "Belgium", "France"]})
     model = ScriptedChatModel([
         "```sql\nSELECT Team FROM race WHERE Cyclist ILIKE '%belgium%'\n```",
         "Final answer: none",
         "Final answer: none",
     ])
-    answer = TableAgent(model, python=False, tool_mode="text").ask(path, "who rode for belgium?")
+    answer = ask_text(model, path, "who rode for belgium?")
     assert "found in column Team ('Belgium')" in answer.steps[0].output
     assert len(model.calls) == 3  # the answer went back once, then was taken
