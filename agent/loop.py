@@ -32,6 +32,7 @@ from agent.informer import Informer
 from agent.models import Backend
 from agent.models import text_protocol as tp
 from agent.retriever import Retriever
+from agent.untrusted import as_data, defang_messages
 from agent.values import (
     asks_for_many,
     coerce_answer,
@@ -192,7 +193,7 @@ class Run:
         if examples:
             example_text = self.msg["examples_header"] + "\n\n".join(examples) + "\n"
         schema = schema_line(self.context.schema)
-        return prompts.render("turn.md", view=self.context.view_text, informer=informer,
+        return prompts.render("turn.md", view=as_data(self.context.view_text), informer=informer,
                               examples=example_text, question=self.question,
                               schema=schema[:1500])
 
@@ -211,7 +212,7 @@ class Run:
             if remaining <= 0:
                 raise ModelCallError("time limit reached while waiting for the model", timeout=True)
             try:
-                message = call_with_timeout(lambda: llm.invoke(messages), remaining)
+                message = call_with_timeout(lambda: llm.invoke(defang_messages(messages)), remaining)
             except ModelCallError:
                 raise
             except Exception as exc:
@@ -446,7 +447,7 @@ class Run:
         informer = ""
         if self.context.informer_notes:
             informer = "\n" + self.msg["informer_header"] + self.context.informer_notes + "\n"
-        prompt = prompts.render("draft_query.md", view=self.context.view_text, informer=informer,
+        prompt = prompts.render("draft_query.md", view=as_data(self.context.view_text), informer=informer,
                                 schema=schema_line(self.context.schema)[:1500],
                                 question=self.question)
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ from agent.values import format_value
 from table_io import open_workbook
 from table_io.errors import LimitExceededError, TableIOError, VersionError
 from table_io.model import Workbook
+from table_io.versions import VersionConflictError
 from tools.base import Tool, ToolFailure, ToolResult
 
 if TYPE_CHECKING:
@@ -239,6 +241,16 @@ class Session:
     def history(self) -> list[Turn]:
         return list(self.turns)
 
+    def _moved(self, move: Callable[[], int]) -> int:
+        """Run an undo/redo/restore; when another session moved the versions first, show them."""
+        try:
+            version = move()
+        except VersionConflictError:
+            self._reload()
+            raise
+        self._reload()
+        return version
+
     def _reload(self) -> None:
         """Open the current version again and lay the corrections on it."""
         self._plain = open_workbook(self.workbook_path)
@@ -395,16 +407,14 @@ class Session:
     def undo(self) -> int:
         if self._store is None:
             raise VersionError("nothing to undo: this is the original")
-        version = self._store.undo()
-        self._reload()
+        version = self._moved(self._store.undo)
         self.turns.append(Turn("", event=f"The user undid the last edit (now version {version})."))
         return version
 
     def redo(self) -> int:
         if self._store is None:
             raise VersionError("nothing to redo")
-        version = self._store.redo()
-        self._reload()
+        version = self._moved(self._store.redo)
         self.turns.append(Turn("", event=f"The user redid an edit (now version {version})."))
         return version
 
@@ -412,8 +422,7 @@ class Session:
         """Make version ``n`` current (later versions stay restorable)."""
         if self._store is None and n == 0:
             return 0
-        version = self.versions.restore(n)
-        self._reload()
+        version = self._moved(lambda: self.versions.restore(n))
         self.turns.append(Turn("", event=f"The user went back to version {version}."))
         return version
 

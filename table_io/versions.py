@@ -5,6 +5,11 @@ warning). ``commit`` loads the current version with openpyxl, applies a batch of
 recalculates formulas, and publishes the result atomically as the next version (temporary file
 in the same folder, fsync, rename, then the journal the same way). Undo, redo and restore move a
 pointer: the files of earlier versions are kept, so an undo gives back the very same bytes.
+
+Several writers (two app sessions, a CLI and the app) may share one work folder. Every change
+takes the folder's lock file and re-reads the journal under it; a writer whose view is stale (the
+journal moved since it last read it) gets :class:`VersionConflictError` with nothing written and
+its view refreshed, so no edit is ever lost to a writer that did not see it.
 """
 
 from __future__ import annotations
@@ -14,12 +19,14 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+from filelock import FileLock, Timeout
 from openpyxl.workbook.workbook import Workbook as XLWorkbook
 
 from table_io.diff import CellChange, diff_files
@@ -27,6 +34,8 @@ from table_io.errors import TableIOError, UnsupportedFormatError, VersionError
 from table_io.recalc import RecalcReport, recalculate
 
 JOURNAL = "journal.json"
+LOCK = ".lock"
+LOCK_TIMEOUT_S = float(os.environ.get("TABLEPILOT_VERSION_LOCK_TIMEOUT_S", "30"))
 NATIVE = {".xlsx", ".xlsm"}
 CONVERTED = {".csv", ".tsv", ".ods", ".xls"}
 
@@ -78,6 +87,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
             tmp.unlink()
 
 
+class VersionConflictError(VersionError):
+    """Another writer changed the work folder since this store last read it; nothing was written."""
+
+
 class VersionStore:
     """All versions of one uploaded workbook, in ``workdir`` (a new temporary folder by default).
 
@@ -99,20 +112,62 @@ class VersionStore:
         self.warnings: list[str] = []
         self.last_recalc: RecalcReport | None = None
         self._journal: dict[str, Any] = {}
-        for pattern in (".*.tmp.*", "*.recalc.tmp"):
-            for stale in self.workdir.glob(pattern):
-                stale.unlink()
-        journal = self.workdir / JOURNAL
-        if journal.exists():
-            self._journal = json.loads(journal.read_text(encoding="utf-8"))
-            if self._journal.get("original_sha256") != sha256_file(self.original):
-                raise VersionError("the work folder holds versions of another file", source=str(self.workdir))
-            self.warnings = list(self._journal.get("warnings", []))
-            for entry in self._journal["versions"][1:]:
-                if not (self.workdir / entry["file"]).exists():
-                    raise VersionError(f"version file {entry['file']} is missing", source=str(self.workdir))
-        else:
-            self._create_version_zero(suffix)
+        self._lock = FileLock(self.workdir / LOCK, timeout=LOCK_TIMEOUT_S)
+        with self._locked():
+            # under the lock no other writer is between creating and publishing a temporary file
+            for pattern in (".*.tmp.*", "*.recalc.tmp"):
+                for stale in self.workdir.glob(pattern):
+                    stale.unlink()
+            if (self.workdir / JOURNAL).exists():
+                self._journal = self._read_journal()
+                if self._journal.get("original_sha256") != sha256_file(self.original):
+                    raise VersionError("the work folder holds versions of another file", source=str(self.workdir))
+                self.warnings = list(self._journal.get("warnings", []))
+                for entry in self._journal["versions"][1:]:
+                    if not (self.workdir / entry["file"]).exists():
+                        raise VersionError(f"version file {entry['file']} is missing", source=str(self.workdir))
+            else:
+                self._create_version_zero(suffix)
+
+    def _read_journal(self) -> dict[str, Any]:
+        try:
+            journal: dict[str, Any] = json.loads((self.workdir / JOURNAL).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise VersionError(f"the version journal cannot be read ({exc})", source=str(self.workdir)) from None
+        return journal
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            with self._lock:
+                yield
+        except Timeout:
+            raise VersionError(
+                f"another writer has held the work folder's lock for over {LOCK_TIMEOUT_S:.0f} s; "
+                "nothing was written (raise TABLEPILOT_VERSION_LOCK_TIMEOUT_S to wait longer)",
+                source=str(self.workdir)) from None
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Hold the lock and check that no other writer moved the journal since this store read it."""
+        with self._locked():
+            disk = self._read_journal()
+            mine = self._journal
+            if (disk["current"], disk["redo"], len(disk["versions"])) != (
+                    mine["current"], mine["redo"], len(mine["versions"])):
+                self._journal = disk
+                raise VersionConflictError(
+                    f"another session changed this workbook since this one last read it (now at "
+                    f"version {disk['current']}, this session saw version {mine['current']}); nothing "
+                    "was written: look at the current version and try again",
+                    source=self.original.name)
+            yield
+
+    def refresh(self) -> int:
+        """Re-read the journal (another writer may have moved it); returns the current version."""
+        with self._locked():
+            self._journal = self._read_journal()
+        return self.version
 
     # ----------------------------------------------------------------- version 0
     def _create_version_zero(self, suffix: str) -> None:
@@ -214,47 +269,51 @@ class VersionStore:
 
         If ``apply`` raises, nothing is written and the exception propagates.
         """
-        n = len(self._journal["versions"])
-        final = self.workdir / f"v{n:04d}{self.suffix}"
-        tmp = temp_path(final)
-        try:
-            report = self.build(apply, tmp, recalc=recalc)
-            publish(tmp, final)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        self._journal["versions"].append({
-            "n": n, "file": final.name, "parent": self.version, "actions": actions, "note": note,
-            "created": _now(), "sha256": sha256_file(final),
-            "recalc": report.describe() if report else "skipped"})
-        self._journal["current"] = n
-        self._journal["redo"] = []
-        self._save_journal()
-        return n
+        with self._writing():
+            n = len(self._journal["versions"])
+            final = self.workdir / f"v{n:04d}{self.suffix}"
+            tmp = temp_path(final)
+            try:
+                report = self.build(apply, tmp, recalc=recalc)
+                publish(tmp, final)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+            self._journal["versions"].append({
+                "n": n, "file": final.name, "parent": self.version, "actions": actions, "note": note,
+                "created": _now(), "sha256": sha256_file(final),
+                "recalc": report.describe() if report else "skipped"})
+            self._journal["current"] = n
+            self._journal["redo"] = []
+            self._save_journal()
+            return n
 
     def undo(self) -> int:
-        parent = self._entry(self.version)["parent"]
-        if parent is None:
-            raise VersionError("nothing to undo: this is the original")
-        self._journal["redo"].append(self.version)
-        self._journal["current"] = parent
-        self._save_journal()
-        return self.version
+        with self._writing():
+            parent = self._entry(self.version)["parent"]
+            if parent is None:
+                raise VersionError("nothing to undo: this is the original")
+            self._journal["redo"].append(self.version)
+            self._journal["current"] = parent
+            self._save_journal()
+            return self.version
 
     def redo(self) -> int:
-        if not self._journal["redo"]:
-            raise VersionError("nothing to redo")
-        self._journal["current"] = self._journal["redo"].pop()
-        self._save_journal()
-        return self.version
+        with self._writing():
+            if not self._journal["redo"]:
+                raise VersionError("nothing to redo")
+            self._journal["current"] = self._journal["redo"].pop()
+            self._save_journal()
+            return self.version
 
     def restore(self, n: int) -> int:
         """Make version ``n`` current (a pointer move; later versions stay restorable)."""
-        self._entry(n)
-        self._journal["current"] = n
-        self._journal["redo"] = []
-        self._save_journal()
-        return n
+        with self._writing():
+            self._entry(n)
+            self._journal["current"] = n
+            self._journal["redo"] = []
+            self._save_journal()
+            return n
 
     def diff(self, a: int, b: int) -> list[CellChange]:
         """Cell-level changes from version ``a`` to version ``b``."""
@@ -277,8 +336,16 @@ def _convert_to_xlsx(source: Path, target: Path) -> None:
     else:
         from python_calamine import CalamineWorkbook
 
+        from table_io.limits import DEFAULT_LIMITS
+        from table_io.safety import check_cells
+
         book = CalamineWorkbook.from_path(str(source))
-        sheets = {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False) for name in book.sheet_names}
+        sheets = {}
+        for name in book.sheet_names:
+            sheet = book.get_sheet_by_name(name)
+            # the extent a sheet really spans, checked before calamine allocates it
+            check_cells(sheet.total_height + 1, sheet.total_width + 1, name, source.name, DEFAULT_LIMITS)
+            sheets[name] = sheet.to_python(skip_empty_area=False)
     from table_io.xlsx_safety import set_untrusted
 
     for name, rows in sheets.items():

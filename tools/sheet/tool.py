@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from table_io.diff import CellChange, diff_snapshot, read_cached_values, snapshot, summarize
-from table_io.versions import VersionStore
+from table_io.versions import VersionConflictError, VersionStore
 from tools.base import Tool, ToolFailure, ToolResult
 from tools.sheet.actions import Action
 from tools.sheet.base import Act
@@ -108,7 +108,13 @@ class SheetTool(Tool):
             edited["snapshot"], edited["wb"] = snapshot(wb), wb
             notes.extend(_apply_all(wb, actions, self.versions))
 
-        number = self.versions.commit(journal, apply, note=label)
+        try:
+            number = self.versions.commit(journal, apply, note=label)
+        except VersionConflictError as exc:
+            if self.on_change is not None:  # show the model the version another session made
+                self.on_change(self.versions.current_path)
+            raise ToolFailure(str(exc), kind="conflict",
+                              hint="read the current tables again, then send the edit again") from None
         if self.on_change is not None:
             self.on_change(self.versions.current_path)
         changes = diff_snapshot(edited["snapshot"], edited["wb"], cached_a=read_cached_values(base_path),
