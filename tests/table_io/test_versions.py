@@ -93,7 +93,7 @@ def test_failed_apply_publishes_nothing(book: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         store.commit([], boom)
     assert store.version == 0 and len(store.versions) == 1
-    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["journal.json", "v0000.xlsx"]
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == [".lock", "journal.json", "v0000.xlsx"]
 
 
 def test_reopening_the_workdir_resumes(book: Path, tmp_path: Path) -> None:
@@ -198,7 +198,7 @@ def test_a_process_killed_during_a_save_leaves_the_previous_version(book: Path, 
     assert sha(store.current_path) == store.versions[1]["sha256"]
     assert openpyxl.load_workbook(store.current_path)["Data"]["A2"].value == "first edit"
     names = sorted(p.name for p in workdir.iterdir())
-    assert names == ["journal.json", "v0000.xlsx", "v0001.xlsx"]  # no partial file, no v0002
+    assert names == [".lock", "journal.json", "v0000.xlsx", "v0001.xlsx"]  # no partial file, no v0002
 
 
 def test_ods_is_converted_to_xlsx(tmp_path: Path) -> None:
