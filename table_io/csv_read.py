@@ -25,7 +25,7 @@ import numpy as np
 
 from table_io.cell_types import type_column
 from table_io.detect import SheetDetector, TableSpec, nonempty_mask
-from table_io.errors import CorruptFileError, EmptyWorkbookError
+from table_io.errors import CorruptFileError, EmptyWorkbookError, LimitExceededError
 from table_io.grid import SheetGrid
 from table_io.limits import Limits
 from table_io.model import Table
@@ -106,8 +106,7 @@ def read_csv_tables(src: Source, limits: Limits) -> tuple[list[Table], SheetGrid
         ]
     text, _encoding = decode(src.read_bytes(), src.name)
     dialect = sniff_dialect(text[:_SAMPLE_CHARS], prefer_tab=src.format == "tsv")
-    rows = list(dialect.reader(io.StringIO(text, newline="")))
-    check_cells(len(rows), max((len(r) for r in rows), default=0), stem, src.name, limits)
+    rows = _bounded_rows(dialect.reader(io.StringIO(text, newline="")), stem, src.name, limits)
     grid = SheetGrid(name=stem, values=rows_to_grid(rows))
     if grid.values.size == 0 or not any(any(c.strip() for c in r) for r in rows):
         raise EmptyWorkbookError("has no data (only blank lines)", source=src.name)
@@ -117,6 +116,32 @@ def read_csv_tables(src: Source, limits: Limits) -> tuple[list[Table], SheetGrid
 
     table = build_table(grid, spec, stem, mask, keep_empty_columns=True)
     return [table], grid, []
+
+
+def _bounded_rows(reader: Any, stem: str, display: str, limits: Limits) -> list[list[str]]:
+    """All rows, stopping as soon as the grid they make would pass the cell or column limit."""
+    rows: list[list[str]] = []
+    width = 0
+    try:
+        for row in reader:
+            rows.append(row)
+            if len(row) > width:
+                width = len(row)
+                check_columns(width, display, limits)
+            if len(rows) * width > limits.max_cells:
+                check_cells(len(rows), width, stem, display, limits)
+    except csv.Error as exc:
+        raise CorruptFileError(f"CSV text cannot be parsed ({exc})", source=display) from None
+    return rows
+
+
+def check_columns(n_cols: int, display: str, limits: Limits) -> None:
+    if n_cols > limits.max_columns:
+        raise LimitExceededError(
+            f"has {n_cols:,} columns on one line, over the {limits.max_columns:,} column limit "
+            "(raise it with TABLEPILOT_MAX_COLUMNS or Limits(max_columns=...))",
+            source=display,
+        )
 
 
 def rows_to_grid(rows: list[list[str]]) -> np.ndarray:
@@ -169,6 +194,7 @@ def _direct_table(src: Source, stem: str, limits: Limits) -> Table:
     rows = [r for r in dialect.reader(io.StringIO("".join(lines), newline="")) if r]
     if not rows:
         raise EmptyWorkbookError("has no data", source=src.name)
+    check_columns(max(len(r) for r in rows), src.name, limits)
     columns = clean_column_names(rows[0])
     head = rows[1 : limits.head_sample_rows + 1]
     import pandas as pd

@@ -54,3 +54,7 @@ class TableNotFoundError(TableIOError, KeyError):
 
 class VersionError(TableIOError):
     """Undo/redo or restore asked for a version that does not exist."""
+
+
+class ReadTimeoutError(LimitExceededError):
+    """Reading the file took longer than the configured time limit."""

@@ -19,7 +19,7 @@ import python_calamine as pc
 
 from table_io.errors import CorruptFileError, PasswordProtectedError
 from table_io.limits import Limits
-from table_io.safety import check_cells, check_declared_dimensions, check_zip
+from table_io.safety import check_cells, check_zip
 from table_io.sources import Source
 from table_io.xlsx_structure import SheetStructure, read_structure
 
@@ -42,9 +42,7 @@ def read_grids(src: Source, limits: Limits) -> tuple[list[SheetGrid], list[str]]
     structure: dict[str, SheetStructure] = {}
     data = src.read_bytes()
     if src.format in ("xlsx", "xlsm", "ods"):
-        check_zip(data, src.name, limits)
-    if src.format in ("xlsx", "xlsm"):
-        check_declared_dimensions(data, src.name, limits)
+        check_zip(data, src.name, limits, kind="ods" if src.format == "ods" else "xlsx")
     pending: Future[dict[str, SheetStructure]] | None = None
     pool = ThreadPoolExecutor(max_workers=1) if src.format in ("xlsx", "xlsm") else None
     if pool is not None:  # scanned while calamine parses (calamine releases the GIL)

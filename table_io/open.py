@@ -12,7 +12,13 @@ import pandas as pd
 
 from table_io.csv_read import read_csv_tables
 from table_io.detect import SheetDetector
-from table_io.errors import EmptyWorkbookError
+from table_io.errors import (
+    CorruptFileError,
+    EmptyWorkbookError,
+    LimitExceededError,
+    TableIOError,
+    UnsafeFileError,
+)
 from table_io.grid import SheetGrid, read_grids
 from table_io.limits import DEFAULT_LIMITS, Limits
 from table_io.model import Sheet, Table, Workbook, column_letter
@@ -36,7 +42,11 @@ def open_workbook(
     ``source``: a path, bytes (``name`` then gives the file name), a binary file object, a
     pandas DataFrame or a Workbook (returned as is). ``overrides`` corrects detection, see
     :mod:`table_io.overrides`. Raises a :class:`table_io.errors.TableIOError` subclass whose
-    message names the file and the problem.
+    message names the file and the problem, and nothing else, whatever the bytes.
+
+    Files are parsed in a child process with capped memory and time when ``limits.isolate``
+    (the default, see :mod:`table_io.isolate`); ``Limits(isolate=False)`` reads in this process,
+    for files the caller trusts.
     """
     if isinstance(source, Workbook):
         workbook = source
@@ -52,7 +62,60 @@ def open_workbook(
 
 
 def _from_file(source: Any, name: str | None, limits: Limits) -> Workbook:
-    src = resolve(source, name, limits)
+    try:
+        src = resolve(source, name, limits)
+    except Exception as exc:
+        raise as_table_io_error(exc, _display(source, name), "file") from None
+    if limits.isolate:
+        from table_io.isolate import IsolationUnavailable, isolation_available, read_isolated
+
+        if isolation_available():
+            try:
+                return read_isolated(src, limits)
+            except IsolationUnavailable as exc:
+                workbook = read_source(src, limits)
+                workbook.warnings.append(f"{src.name} was read without process isolation ({exc})")
+                return workbook
+    return read_source(src, limits)
+
+
+def read_source(src: Source, limits: Limits) -> Workbook:
+    """Parse a resolved source in this process; any failure becomes a TableIOError."""
+    try:
+        return _read(src, limits)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # pyo3's PanicException (a parser panic) is a BaseException
+        raise as_table_io_error(exc, src.name, src.format) from None
+
+
+def _display(source: Any, name: str | None) -> str:
+    if name:
+        return name
+    if isinstance(source, (str, Path)):
+        return Path(source).name[:200]
+    return Path(str(getattr(source, "name", "") or "<file>")).name[:200]
+
+
+def as_table_io_error(exc: BaseException, display: str, fmt: str) -> TableIOError:
+    """The project's error for whatever a parser raised on untrusted bytes."""
+    if isinstance(exc, TableIOError):
+        return exc
+    detail = f"{type(exc).__name__}: {str(exc).strip()[:200]}".rstrip(": ")
+    if isinstance(exc, MemoryError):
+        return LimitExceededError(f"ran out of memory while reading it as .{fmt}", source=display)
+    if type(exc).__module__.startswith("defusedxml") or "Forbidden" in type(exc).__name__:
+        return UnsafeFileError(
+            f"holds XML with a DTD, entities or external references ({detail}): refused as a "
+            "possible XML bomb", source=display)
+    if isinstance(exc, RecursionError):
+        return UnsafeFileError(f"is nested too deeply to read as .{fmt}", source=display)
+    if not isinstance(exc, Exception):
+        return CorruptFileError(f"made the .{fmt} parser fail ({detail})", source=display)
+    return CorruptFileError(f"cannot be read as .{fmt} ({detail})", source=display)
+
+
+def _read(src: Source, limits: Limits) -> Workbook:
     if src.format in ("csv", "tsv"):
         return _from_csv(src, limits)
     if src.format == "parquet":

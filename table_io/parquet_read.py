@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from table_io.errors import CorruptFileError
+from table_io.errors import CorruptFileError, LimitExceededError
 from table_io.limits import Limits
 from table_io.model import Table, column_letter
 from table_io.sources import Source
@@ -22,6 +22,7 @@ def read_parquet_table(src: Source, limits: Limits) -> tuple[Table, list[str]]:
         raise CorruptFileError(f"is not a readable Parquet file ({str(exc)[:200]})", source=src.name) from None
     n_rows = handle.metadata.num_rows
     direct = src.size >= limits.direct_load_bytes
+    _check_declared(handle, src.name, limits, whole=not direct)
     try:
         if direct:
             batches = handle.iter_batches(batch_size=limits.head_sample_rows)
@@ -53,3 +54,26 @@ def read_parquet_table(src: Source, limits: Limits) -> tuple[Table, list[str]]:
             f"table's frame holds the first {len(frame)} rows only"
         )
     return table, warnings
+
+
+def _check_declared(handle: pq.ParquetFile, display: str, limits: Limits, *, whole: bool) -> None:
+    """Refuse what the footer declares beyond the limits before any data page is decoded."""
+    meta = handle.metadata
+    n_cols = meta.num_columns
+    if n_cols > limits.max_columns:
+        raise LimitExceededError(
+            f"declares {n_cols:,} columns, over the {limits.max_columns:,} column limit (raise it "
+            "with TABLEPILOT_MAX_COLUMNS or Limits(max_columns=...))", source=display)
+    if not whole:  # a big file goes to DuckDB; only its head is read here
+        return
+    cells = meta.num_rows * max(n_cols, 1)
+    if cells > limits.max_cells:
+        raise LimitExceededError(
+            f"declares {meta.num_rows:,} rows x {n_cols:,} columns = {cells:,} cells, over the "
+            f"{limits.max_cells:,} cell limit (raise it with TABLEPILOT_MAX_CELLS)", source=display)
+    expanded = sum(max(meta.row_group(i).total_byte_size, 0) for i in range(meta.num_row_groups))
+    if expanded > limits.max_uncompressed_bytes:
+        raise LimitExceededError(
+            f"declares {expanded / 1e6:,.0f} MB of uncompressed data, over the "
+            f"{limits.max_uncompressed_bytes / 1e6:,.0f} MB limit (raise it with "
+            "TABLEPILOT_MAX_UNCOMPRESSED_BYTES)", source=display)

@@ -150,8 +150,11 @@ def _sniff_zip(data: bytes, display: str) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             names = set(zf.namelist())
-            mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
-    except zipfile.BadZipFile as exc:
+            mimetype = b""
+            if "mimetype" in names:  # read 100 bytes, never the whole (maybe bombed) entry
+                with zf.open("mimetype") as fh:
+                    mimetype = fh.read(100)
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, NotImplementedError ...
         raise CorruptFileError(
             f"is a damaged or truncated zip container ({exc})", source=display
         ) from None
