@@ -5,6 +5,10 @@ openpyxl writes formulas without cached values, so python-calamine, pandas and o
 pure-Python ``formulas`` package (no LibreOffice or Excel needed) and writes each result into the
 cell's ``<v>`` element of the saved .xlsx. A function the engine does not implement is reported
 by name and cell, and those cells are left without a cached value instead of a wrong one.
+
+Formulas never read other files (table_io.formula_refs): a formula that references another
+workbook, a path or a function that reads outside the workbook is reported and left without a
+value, and the engine runs on an isolated copy that can open no file but itself.
 """
 
 from __future__ import annotations
@@ -14,12 +18,15 @@ import io
 import math
 import os
 import re
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+from table_io.formula_refs import external_reason, isolated_copy, own_book_only
 
 _FUNCTION = re.compile(r"(?<![A-Za-z0-9_.])((?:_xlfn\.|_xlws\.)?[A-Za-z][A-Za-z0-9_.]*)\s*\(")
 _CELL = re.compile(
@@ -36,12 +43,13 @@ class RecalcReport:
     computed: int = 0  # cached values written
     unsupported: dict[str, list[str]] = field(default_factory=dict)  # FUNCTION -> ['Sheet!A1', ...]
     errors: dict[str, str] = field(default_factory=dict)  # 'Sheet!A1' -> '#DIV/0!'
+    external: dict[str, str] = field(default_factory=dict)  # 'Sheet!A1' -> why it reads outside
     failed: str | None = None  # the engine could not run at all
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.failed is None and not self.unsupported
+        return self.failed is None and not self.unsupported and not self.external
 
     def describe(self) -> str:
         if self.formulas == 0:
@@ -52,6 +60,10 @@ class RecalcReport:
         for name, cells in sorted(self.unsupported.items()):
             more = f" (+{len(cells) - 3} more)" if len(cells) > 3 else ""
             parts.append(f"unsupported function {name} in {', '.join(cells[:3])}{more}: value left empty")
+        if self.external:
+            shown = "; ".join(f"{c}: {why}" for c, why in list(self.external.items())[:3])
+            parts.append(f"{len(self.external)} formulas read outside this workbook ({shown}): "
+                         "never computed from other files, values left empty")
         if self.errors:
             shown = ", ".join(f"{c}={e}" for c, e in list(self.errors.items())[:5])
             parts.append(f"{len(self.errors)} formulas give errors ({shown})")
@@ -104,15 +116,21 @@ def recalculate(path: str | Path, *, limit: int | None = None) -> RecalcReport:
         return report
     known = supported_functions()
     skip: set[tuple[str, str]] = set()
+    outside = external_formulas(path, formulas_by_sheet)
     for sheet, cells in formulas_by_sheet.items():
         for ref, text in cells.items():
+            why = outside.get((sheet, ref))
+            if why:
+                report.external[f"{sheet}!{ref}"] = why
+                skip.add((sheet.upper(), ref))
+                continue
             missing = functions_in(text) - known
             for name in missing:
                 report.unsupported.setdefault(name, []).append(f"{sheet}!{ref}")
             if missing:
                 skip.add((sheet.upper(), ref))
     try:
-        values = _compute(path, _referenced_cells(formulas_by_sheet))
+        values = _compute(path, _referenced_cells(formulas_by_sheet), cut=_cut(sheet_files, outside))
     except Exception as exc:  # the engine cannot parse something: keep the file, say so
         report.failed = f"{type(exc).__name__}: {exc}"[:300]
         report.seconds = time.perf_counter() - started
@@ -251,24 +269,77 @@ def _model_class(needed: _Needed) -> Any:
     return ReferencedCellsModel
 
 
-def _compute(path: Path, needed: _Needed | None = None) -> dict[tuple[str, str], Any]:
+def _cut(sheet_files: dict[str, str], outside: dict[tuple[str, str], str]) -> dict[str, set[str]]:
+    """Zip member -> the cells of ``outside`` in it (what ``isolated_copy`` turns into #REF!)."""
+    cut: dict[str, set[str]] = {}
+    for sheet, ref in outside:
+        if sheet in sheet_files:
+            cut.setdefault(sheet_files[sheet], set()).add(ref)
+    return cut
+
+
+def _compute(path: Path, needed: _Needed | None = None,
+             cut: dict[str, set[str]] | None = None) -> dict[tuple[str, str], Any]:
     import formulas
 
     noise = io.StringIO()
-    with contextlib.redirect_stderr(noise), contextlib.redirect_stdout(noise):
-        model_cls = _model_class(needed) if needed is not None else formulas.ExcelModel
-        model = model_cls().loads(str(path)).finish()
-        solution = model.calculate()
+    with tempfile.TemporaryDirectory(prefix="tablepilot-recalc-") as tmp:
+        # an empty folder, no external-link parts, no formula that reads outside, and no
+        # file but this one may be opened
+        copy = isolated_copy(path, Path(tmp), cut=cut)
+        with contextlib.redirect_stderr(noise), contextlib.redirect_stdout(noise), own_book_only(copy):
+            model_cls = _model_class(needed) if needed is not None else formulas.ExcelModel
+            model = model_cls().loads(str(copy)).finish()
+            solution = model.calculate()
+    own_book = copy.name.upper()
     out: dict[tuple[str, str], Any] = {}
     for key, ranges in solution.items():
         match = _KEY.match(str(key))
-        if not match or not hasattr(ranges, "value"):
+        if not match or not hasattr(ranges, "value") or _book_of(str(key)) != own_book:
             continue
         try:
             raw = ranges.value[0, 0]
         except (IndexError, TypeError):
             continue
         out[(match.group(1), match.group(2))] = _plain(raw)
+    return out
+
+
+def _book_of(key: str) -> str:
+    """'[BOOK.XLSX]SHEET'!A1 -> BOOK.XLSX (formulas' solution keys name the book)."""
+    return key[key.find("[") + 1:key.find("]")].upper()
+
+
+def external_formulas(path: Path, formulas_by_sheet: dict[str, dict[str, str]]) -> dict[tuple[str, str], str]:
+    """(sheet, cell) -> why its formula reads outside the workbook, for every such cell."""
+    sheets = list(_sheet_files(path))
+    names = defined_names(path)
+    seen: dict[str, str | None] = {}  # filled-down formulas repeat: read each text once
+    out: dict[tuple[str, str], str] = {}
+    for sheet, cells in formulas_by_sheet.items():
+        for ref, text in cells.items():
+            if text not in seen:
+                seen[text] = external_reason(text, sheet_names=sheets,
+                                             names=lambda n: names.get(n.upper())) if text else None
+            why = seen[text]
+            if why:
+                out[(sheet, ref)] = why
+    return out
+
+
+def defined_names(path: Path) -> dict[str, str]:
+    """Defined names (upper case: Excel ignores case) -> their formula text; a sheet-scoped
+    name counts too."""
+    import xml.etree.ElementTree as ET
+
+    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    with zipfile.ZipFile(path) as zf:
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+    out: dict[str, str] = {}
+    for node in book.iter(f"{ns}definedName"):
+        name = node.get("name", "")
+        if name and node.text:
+            out.setdefault(name.upper(), node.text)
     return out
 
 
@@ -304,6 +375,11 @@ def _sheet_files(path: Path) -> dict[str, str]:
         member = target.lstrip("/") if target.startswith("/") else "xl/" + target
         out[sheet.get("name", "")] = member
     return out
+
+
+def formula_texts(path: Path) -> dict[str, dict[str, str]]:
+    """Sheet -> cell -> formula text (without '='), as saved in the .xlsx at ``path``."""
+    return _formula_cells(path, _sheet_files(path))
 
 
 def _formula_cells(path: Path, sheet_files: dict[str, str]) -> dict[str, dict[str, str]]:

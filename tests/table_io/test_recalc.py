@@ -113,3 +113,43 @@ def test_only_referenced_cells_are_loaded_and_results_match_the_full_model(tmp_p
     assert _referenced_cells({"Data": {"G1": "SUM(Total)"}}).everything  # names: load every cell
     recalculate(path)
     assert openpyxl.load_workbook(path, data_only=True)["Data"]["G1"].value == 45150
+
+
+def test_formulas_that_read_other_files_are_never_computed(tmp_path: Path) -> None:
+    secret = openpyxl.Workbook()
+    secret.active.title = "Sheet1"
+    secret.active["A1"] = "SECRET-CANARY"
+    secret.save(tmp_path / "secret.xlsx")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws["A1"] = "='[secret.xlsx]Sheet1'!A1"
+    ws["A2"] = "=A1"
+    ws["A3"] = '=INDIRECT("\'[secret.xlsx]Sheet1\'!A1")'
+    ws["A4"] = "=2+2"
+    path = tmp_path / "book.xlsx"
+    wb.save(path)
+    report = recalculate(path)
+    assert set(report.external) == {"Data!A1", "Data!A3"}
+    assert "read outside this workbook" in report.describe() and not report.ok
+    values = openpyxl.load_workbook(path, data_only=True)["Data"]
+    assert values["A1"].value is None and values["A3"].value is None
+    assert values["A2"].value == "#REF!" and values["A4"].value == 4
+    assert openpyxl.load_workbook(path)["Data"]["A1"].value == "='[secret.xlsx]Sheet1'!A1"  # kept
+
+
+def test_formula_errors_computed_on_open_read_as_their_text_through_the_isolated_reader(
+        tmp_path: Path) -> None:
+    from table_io import open_workbook
+    from table_io.limits import Limits
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["a", "b", "ratio"])
+    ws.append([1, 0, "=A2/B2"])
+    ws.append(["x", 2, "=A3+B3"])
+    ws.append([4, 2, "=A4/B4"])
+    path = tmp_path / "errors.xlsx"
+    wb.save(path)  # openpyxl saves no results: they are computed on open, errors included
+    book = open_workbook(path, limits=Limits(isolate=True))
+    assert book.grids["Sheet"].values[1:, 2].tolist() == ["#DIV/0!", "#VALUE!", 2.0]

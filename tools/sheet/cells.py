@@ -12,6 +12,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from table_io.formula_refs import HINT, external_reason
 from table_io.xlsx_safety import set_untrusted
 from tools.sheet.base import Act
 from tools.sheet.context import EditContext, coerce_input, fail
@@ -23,7 +24,7 @@ def coord(row: int, col: int) -> str:
 
 
 def check_formula(ctx: EditContext, formula: str) -> str:
-    """'=...' with every sheet it names present in the workbook."""
+    """'=...' with every sheet it names present in the workbook, and nothing outside it."""
     from openpyxl.formula.tokenizer import Token, Tokenizer
 
     text = formula.strip()
@@ -38,9 +39,23 @@ def check_formula(ctx: EditContext, formula: str) -> str:
     for token in tokens.items:
         if token.type == Token.OPERAND and token.subtype == Token.RANGE:
             sheet, _ = split_sheet(token.value)
-            if sheet is not None and sheet not in ctx.wb.sheetnames:
+            if sheet is not None and sheet not in ctx.wb.sheetnames and not external_reason(token.value):
                 ctx.sheet(sheet)  # raises with the nearest names
+    why = external_reason(text, sheet_names=ctx.wb.sheetnames, names=lambda n: defined_name_text(ctx, n))
+    if why:
+        raise fail(f"refused formula {text!r}: {why}", hint=HINT)
     return text
+
+
+def defined_name_text(ctx: EditContext, name: str) -> str | None:
+    """The formula text a defined name stands for (any sheet's scope), or None."""
+    wanted = name.casefold()
+    scopes = [ctx.wb.defined_names] + [ws.defined_names for ws in ctx.wb.worksheets]
+    for scope in scopes:
+        for key, defined in scope.items():
+            if key.casefold() == wanted:
+                return str(defined.attr_text or "")
+    return None
 
 
 def translate(formula: str, origin: tuple[int, int], dest: tuple[int, int]) -> str:
@@ -310,19 +325,28 @@ class Link(Act):
 
 
 def _link_target(raw: str) -> str:
-    """A web/mail link, a place in the workbook ('#Sheet!A1'), or a relative file ('Sales Return.pdf')."""
+    """A web/mail link, a place in the workbook ('#Sheet!A1'), or a file beside the workbook
+    ('Sales Return.pdf', 'docs/Q1.pdf').
+
+    The model is untrusted and the person clicks the link later in Excel: so no ``file:``,
+    absolute or UNC path (``\\\\host\\share`` leaks the person's Windows credentials to the
+    host), drive letter or ``..``, and no other scheme (``javascript:``, ``smb:``, ...)."""
     from urllib.parse import quote
 
     url = raw.strip()
     if not url:
         raise fail("'url' is empty")
-    if re.match(r"^(https?://|mailto:|ftp://|file:|#)", url, re.IGNORECASE):
+    if re.match(r"^(https?://|mailto:|#)", url, re.IGNORECASE):
         return url
     if url.lower().startswith("www."):
         return "https://" + url
-    if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.IGNORECASE) and not re.match(r"^[a-z]:[\\/]", url, re.IGNORECASE):
-        raise fail(f"link scheme of {raw!r} is not allowed: use https://, mailto:, #Sheet!A1 or a file name")
-    return quote(url, safe="/\\:.-_~%")
+    allowed = "use https://, mailto:, #Sheet!A1 or the name of a file beside the workbook"
+    if re.match(r"^[a-z][a-z0-9+.-]*:", url, re.IGNORECASE):
+        raise fail(f"link target {raw!r} is not allowed (a scheme or drive): {allowed}")
+    parts = re.split(r"[\\/]", url)
+    if url.startswith(("/", "\\")) or ".." in parts:
+        raise fail(f"link target {raw!r} is not allowed (a path outside the workbook's folder): {allowed}")
+    return quote(url, safe="/.-_~%")
 
 
 class Merge(Act):
