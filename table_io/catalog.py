@@ -10,6 +10,7 @@ is switched off (no files, no network, no ATTACH, no INSTALL), queries stop afte
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import weakref
@@ -35,6 +36,13 @@ LOCKED_SETTINGS = {
 }
 
 
+# Per-connection limits; the server's operator may change them (docs/security.md).
+MEMORY_LIMIT = os.environ.get("TABLEPILOT_SQL_MEMORY_LIMIT") or "1GB"
+_THREADS = os.environ.get("TABLEPILOT_SQL_THREADS", "")
+THREADS = int(_THREADS) if _THREADS.isdigit() and int(_THREADS) > 0 else 2
+MAX_TEMP_SIZE = os.environ.get("TABLEPILOT_SQL_MAX_TEMP_SIZE") or "2GB"
+
+
 def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -46,11 +54,11 @@ def quote_literal(text: str) -> str:
 def connect(
     tables: Iterable[Table],
     *,
-    memory_limit: str = "1GB",
-    threads: int = 2,
+    memory_limit: str = MEMORY_LIMIT,
+    threads: int = THREADS,
     max_execution_ms: int = 10_000,
     temp_dir: str | Path | None = None,
-    max_temp_size: str = "2GB",
+    max_temp_size: str = MAX_TEMP_SIZE,
 ) -> duckdb.DuckDBPyConnection:
     """A locked-down in-memory connection with every table loaded under ``table.name``."""
     con = duckdb.connect(
@@ -67,6 +75,7 @@ def connect(
         weakref.finalize(con, shutil.rmtree, spill, True)
     con.execute(f"SET temp_directory = {quote_literal(spill.as_posix())}")
     con.execute(f"SET max_temp_directory_size = {quote_literal(max_temp_size)}")
+    con.execute("SET enable_progress_bar = false")  # it would print to the server's terminal
     con.execute("SET enable_external_access = false")
     con.execute(f"SET max_execution_time = {max(1, int(max_execution_ms))}")
     con.execute("SET lock_configuration = true")

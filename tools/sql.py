@@ -3,12 +3,15 @@
 Three walls: the sqlglot guard (tools/sql_guard.py) lets through one SELECT over catalog tables;
 DuckDB's own parser must agree that it is one SELECT, and it runs inside a READ ONLY
 transaction; the catalog connection has external access off and its configuration locked
-(table_io/catalog.py). A query that runs past ``timeout_s`` is stopped by DuckDB's
-``max_execution_time`` and, as a backstop, by ``interrupt()`` from a timer.
+(table_io/catalog.py). Calls that could build huge values are bounded or refused by the guard
+(tools/sql_bounds.py). A query that runs past ``timeout_s`` is stopped by DuckDB's
+``max_execution_time`` and, as a backstop, by ``interrupt()`` from a watchdog thread; the
+result kept is capped in rows and in bytes (``TABLEPILOT_SQL_MAX_RESULT_BYTES``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -22,6 +25,7 @@ from sqlglot import exp
 
 from table_io.model import Table, Workbook
 from tools.base import Tool, ToolFailure, ToolResult
+from tools.sql_bounds import Bounds
 from tools.sql_guard import (
     ERROR_MARK,
     Catalog,
@@ -38,6 +42,21 @@ from tools.sql_guard import (
 from tools.tap.formats import frame_preview
 
 PROVENANCE_MAX_ROWS = 20
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, "") or default)
+    except ValueError:
+        return default
+
+
+SQL_TIMEOUT_S = _env_number("TABLEPILOT_SQL_TIMEOUT_S", 10.0)
+# bytes of result kept in memory (Arrow buffers); the row count is still counted past it
+MAX_RESULT_BYTES = int(_env_number("TABLEPILOT_SQL_MAX_RESULT_BYTES", 64 * 1024 * 1024))
+# rows per Arrow batch read from DuckDB: with values capped by the guard (tools/sql_bounds),
+# one batch can hold at most this many times the value limit
+_BATCH_ROWS = 256
 
 _COLUMN_ERRORS = (
     re.compile(r'Referenced column "(?P<name>[^"]+)" not found'),
@@ -107,7 +126,7 @@ class SqlTool(Tool):
     name = "sql"
     Args = SqlArgs
 
-    def __init__(self, workbook: Workbook, *, max_rows: int = 200, timeout_s: float = 10.0,
+    def __init__(self, workbook: Workbook, *, max_rows: int = 200, timeout_s: float = SQL_TIMEOUT_S,
                  preview_chars: int = 4000, preview_rows: int = 30, provenance: bool = True,
                  **catalog_settings: Any) -> None:
         self.max_rows = max_rows
@@ -130,7 +149,8 @@ class SqlTool(Tool):
             self.workbook = workbook
             self._tables = {t.name: t for t in workbook.tables}
             self.catalog = Catalog({t.name: [str(c) for c in t.columns] for t in workbook.tables},
-                                   aliases=_sheet_aliases(workbook))
+                                   aliases=_sheet_aliases(workbook),
+                                   bounds=Bounds(catalog_text=_longest_text(con, workbook)))
             self._con = con
             if old is not None:
                 old.close()
@@ -239,16 +259,18 @@ class SqlTool(Tool):
             con.execute("BEGIN TRANSACTION READ ONLY")
             token = _WATCHDOG.arm(con, self.timeout_s + 1.0)
             try:
-                reader = con.sql(sql).to_arrow_reader(2048)
+                reader = con.sql(sql).to_arrow_reader(_BATCH_ROWS)
                 kept: list[pa.RecordBatch] = []
-                n_kept = total = 0
+                n_kept = total = kept_bytes = 0
                 try:
                     for batch in reader:
                         total += batch.num_rows
-                        if limit is None or n_kept < limit:
+                        if (limit is None or n_kept < limit) and kept_bytes < MAX_RESULT_BYTES:
                             take = batch if limit is None else batch.slice(0, limit - n_kept)
+                            take = _within_bytes(take, MAX_RESULT_BYTES - kept_bytes)
                             kept.append(take)
                             n_kept += take.num_rows
+                            kept_bytes += take.nbytes
                 except (OSError, pa.ArrowException) as exc:  # DuckDB errors while streaming
                     message = str(exc)
                     if "INTERRUPT" in message or "execution time" in message:
@@ -404,6 +426,32 @@ class SqlTool(Tool):
 
 
 _ROWID = "__tablepilot_rowid"
+
+
+def _within_bytes(batch: pa.RecordBatch, budget: int) -> pa.RecordBatch:
+    """The first rows of ``batch`` that fit in ``budget`` bytes (at least one row)."""
+    if batch.nbytes <= budget or batch.num_rows <= 1:
+        return batch
+    per_row = max(batch.nbytes // batch.num_rows, 1)
+    return batch.slice(0, max(budget // per_row, 1))
+
+
+def _longest_text(con: duckdb.DuckDBPyConnection, workbook: Workbook) -> int:
+    """The longest value, as text, of any catalog column: the guard's size bound for columns."""
+    longest = 0
+    for table in workbook.tables:
+        if table.duckdb_source is not None:  # a big file loaded directly: not scanned again
+            longest = max(longest, Bounds().catalog_text)
+            continue
+        if not len(table.columns):
+            continue
+        try:
+            row = con.execute(f"SELECT max(length(CAST(COLUMNS(*) AS VARCHAR))) "
+                              f"FROM {quote_ident(table.name)}").fetchone()
+        except duckdb.Error:
+            return Bounds().catalog_text
+        longest = max([longest, *(int(v) for v in (row or ()) if v is not None)])
+    return longest
 
 
 def _aggregates(tree: exp.Select) -> bool:

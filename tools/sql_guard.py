@@ -4,7 +4,8 @@ Fail closed. A query passes only when sqlglot parses it cleanly (no warnings, no
 ``Command``) into exactly one statement whose root is a SELECT (or WITH ... SELECT, UNION, ...),
 when no node anywhere in it writes, defines, loads, attaches, copies or sets anything, when
 every table it reads is a catalog table or a CTE, and when it calls no table function and no
-file- or settings-reading function. What runs is sqlglot's DuckDB rendering of the checked tree
+file- or settings-reading function. Calls that can build huge values (repeat, range, lpad,
+printf, replace, ...) are bounded or refused (tools/sql_bounds.py). What runs is sqlglot's DuckDB rendering of the checked tree
 (comments dropped), never the model's text.
 
 DuckDB spelling is tried first; MySQL, PostgreSQL, SQLite and T-SQL spellings (backticks,
@@ -28,6 +29,7 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 
 from tools.base import ToolFailure
+from tools.sql_bounds import Bounds, bound_sizes
 
 DIALECTS = ("duckdb", "mysql", "postgres", "sqlite", "tsql")
 
@@ -63,6 +65,7 @@ class Catalog:
 
     tables: dict[str, list[str]]
     aliases: dict[str, str] = field(default_factory=dict)  # lower-case sheet name -> its table
+    bounds: Bounds = field(default_factory=Bounds)  # value-size limits (tools/sql_bounds.py)
 
     def find_table(self, name: str) -> str | None:
         lowered = name.lower()
@@ -300,6 +303,7 @@ def check_tree(tree: exp.Expression, catalog: Catalog) -> list[str]:
         if isinstance(node, exp.Table):
             tables.extend(_check_table(node, catalog, cte_names))
     _check_scopes(tree, catalog)
+    bound_sizes(tree, catalog.bounds)  # refuses or clamps calls that build oversized values
     seen: dict[str, None] = {}
     for t in tables:
         seen.setdefault(t, None)

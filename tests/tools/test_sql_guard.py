@@ -133,3 +133,32 @@ def test_symbol_only_column_names_are_not_rewritten() -> None:
     assert text == "SELECT a % 2, b + 1 FROM t" and notes == []
     text, _ = quote_bare_columns("SELECT Pop. % FROM t", ["%", "Pop. %"])
     assert text == 'SELECT "Pop. %" FROM t'
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT repeat('-', 20) AS rule FROM sales",
+    "SELECT lpad(City, 10, ' ') FROM sales",
+    "SELECT unnest(range(0, 100, 5)) AS i",
+    "SELECT printf('%.2f', year) FROM sales",
+    "SELECT replace(City, 'o', '0') FROM sales",
+])
+def test_small_values_are_left_as_written(query: str) -> None:
+    assert "ERROR(" not in guard(query, CATALOG).sql
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT repeat('x', 2000000000)",
+    "SELECT len(range(400000000))",
+    "SELECT lpad(City, 50000000, '0') FROM sales",
+    "SELECT printf('%900000000d', 1)",
+    "SELECT repeat('x', CAST('9' AS INT))",
+])
+def test_oversized_or_unknowable_values_are_refused(query: str) -> None:
+    with pytest.raises(ToolFailure) as caught:
+        guard(query, CATALOG)
+    assert caught.value.error.message.startswith("refused")
+
+
+def test_counts_from_the_data_are_clamped_at_run_time() -> None:
+    sql = guard("SELECT repeat(City, year) FROM sales", CATALOG).sql
+    assert "CASE WHEN year >" in sql and "ERROR(" in sql
