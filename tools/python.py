@@ -8,7 +8,6 @@ answers with an ``unavailable`` error and never falls back to running code unsan
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import subprocess
@@ -32,6 +31,8 @@ from tools.sandbox import (
 from tools.sandbox.launcher import TABLES_DIR, Layout
 
 MAX_CODE_CHARS = 100_000
+MAX_FRAME_COLUMNS = 10_000  # columns of one DataFrame the sandbox may send back
+MAX_DECODED_FACTOR = 4  # a frame may decode to at most this many times max_reply_mb
 
 
 class PythonArgs(BaseModel):
@@ -131,17 +132,26 @@ class PythonTool(Tool):
             return self._run_locked(str(args.code))
 
     def _run_locked(self, code: str) -> ToolResult:
-        restarted = self._ensure_worker()
+        for attempt in range(2):
+            restarted = self._ensure_worker()
+            assert self._worker is not None
+            try:
+                reloaded = self._ensure_tables() and not restarted
+                reply, blobs = self._worker.call(
+                    {"op": "exec", "code": code, "cpu_s": self.limits.cpu_s}, self.limits.wall_s)
+                break
+            except WorkerGone as exc:
+                self._worker = None
+                if exc.reason == "idle" and attempt == 0:
+                    continue  # the worker ended itself before reading the call: run it afresh
+                return self._gone(exc, code)
         assert self._worker is not None
-        try:
-            reloaded = self._ensure_tables() and not restarted
-            reply, blobs = self._worker.call({"op": "exec", "code": code, "cpu_s": self.limits.cpu_s},
-                                             self.limits.wall_s)
-        except WorkerGone as exc:
-            self._worker = None
-            return self._gone(exc, code)
         payload = self._payload(reply, blobs, code, restarted)
         text = self._observation(reply, payload)
+        if self._worker.retired:
+            note = (f"(note: {self._worker.retired}; the sandbox was stopped and will restart on "
+                    "the next call, so variables from earlier calls will be gone)")
+            text = f"{text}\n{note}" if text else note
         if restarted:
             text = "(note: the sandbox was restarted; variables from earlier calls are gone)\n" + text
         elif reloaded:
@@ -227,12 +237,12 @@ class PythonTool(Tool):
             if entry.get("name") is None:
                 omitted += [str(n) for n in entry.get("omitted") or []]
                 continue
-            frame = _blob_frame(blobs, entry.get("blob"))
+            frame = _blob_frame(blobs, entry.get("blob"), self.limits)
             if frame is not None:
                 frames[str(entry["name"])] = frame
         value: Any = reply.get("value")
         if isinstance(reply.get("value_frame"), dict):
-            value = _blob_frame(blobs, reply["value_frame"].get("blob"))
+            value = _blob_frame(blobs, reply["value_frame"].get("blob"), self.limits)
         figures = [blobs[i] for i in reply.get("figures") or []
                    if isinstance(i, int) and 0 <= i < len(blobs) and blobs[i].startswith(b"\x89PNG")]
         return {"code": code, "stdout": str(reply.get("stdout") or ""), "stderr": str(reply.get("stderr") or ""),
@@ -279,13 +289,62 @@ def _text_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _blob_frame(blobs: list[bytes], index: Any) -> pd.DataFrame | None:
+def _blob_frame(blobs: list[bytes], index: Any, limits: SandboxLimits) -> pd.DataFrame | None:
     if not isinstance(index, int) or not 0 <= index < len(blobs):
         return None
     try:
-        return pd.read_parquet(io.BytesIO(blobs[index]))
-    except Exception:  # a malformed blob is dropped, never trusted
+        return read_bounded_parquet(blobs[index], max_rows=limits.max_frame_rows,
+                                    max_bytes=MAX_DECODED_FACTOR * limits.max_reply_mb * 1024 * 1024)
+    except Exception:  # a malformed or oversized blob is dropped, never trusted
         return None
+
+
+class BlobRefused(ValueError):
+    """A Parquet blob from the sandbox would decode to more than the limits allow."""
+
+
+def read_bounded_parquet(data: bytes, *, max_rows: int, max_bytes: int) -> pd.DataFrame:
+    """A DataFrame from Parquet bytes the sandbox sent, refused before it could decode to more
+    than ``max_rows`` rows, ``MAX_FRAME_COLUMNS`` columns or ``max_bytes`` of values.
+
+    The blob is untrusted (the code may have written it): a few bytes of dictionary-encoded
+    text can stand for terabytes once decoded, so text columns are read as dictionaries and
+    their decoded size is summed before anything is expanded. Nested columns never come from
+    the worker (it writes such cells as text) and are refused.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(pa.BufferReader(data)).metadata
+    if meta.num_rows > max_rows or meta.num_columns > MAX_FRAME_COLUMNS:
+        raise BlobRefused(f"{meta.num_rows} rows x {meta.num_columns} columns")
+    declared = sum(meta.row_group(g).column(c).total_uncompressed_size
+                   for g in range(meta.num_row_groups) for c in range(meta.num_columns))
+    if declared > max_bytes:
+        raise BlobRefused(f"{declared} bytes uncompressed")
+    schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
+    if any(pa.types.is_nested(f.type) for f in schema):
+        raise BlobRefused("nested columns")
+    text = [f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+            or pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    table = pq.ParquetFile(pa.BufferReader(data), read_dictionary=text).read()
+    if table.num_rows > max_rows:
+        raise BlobRefused(f"{table.num_rows} rows")
+    decoded = 0
+    for column in table.columns:
+        for chunk in column.chunks:
+            if pa.types.is_dictionary(chunk.type):
+                lengths = pc.binary_length(chunk.dictionary)
+                decoded += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+            else:
+                decoded += chunk.nbytes
+    if decoded > max_bytes:
+        raise BlobRefused(f"{decoded} bytes decoded")
+    for i, field in enumerate(schema):
+        if field.name in text and pa.types.is_dictionary(table.schema.field(i).type):
+            table = table.set_column(i, field, table.column(i).cast(field.type))
+    return table.to_pandas()
 
 
 def _write_parquet(table: Table, path: Any) -> None:

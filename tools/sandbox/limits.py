@@ -16,6 +16,7 @@ class SandboxLimits:
     max_file_mb: int = 64  # largest file the code may write (RLIMIT_FSIZE)
     scratch_mb: int = 256  # size of each of the /scratch and /tmp tmpfs
     session_cpu_s: int = 900  # CPU seconds one warm worker may use before it is replaced
+    idle_cpu_s: float = 2.0  # CPU seconds threads may use between calls before the worker ends
     startup_s: float = 60.0  # wall-clock limit for a cold start
     stdout_chars: int = 8000  # printed output kept per call
     value_chars: int = 4000  # text preview of the last expression's value

@@ -1,4 +1,4 @@
-"""A seccomp filter that forbids new processes inside the sandbox (threads stay allowed).
+"""A seccomp filter that forbids new processes and memory outside the limits (threads stay allowed).
 
 With no second process, a fork bomb is a no-op and the memory bound is one RLIMIT_AS, not
 ``max_processes`` times it. The filter is a classic BPF program handed to bubblewrap
@@ -8,6 +8,12 @@ With no second process, a fork bomb is a no-op and the memory bound is one RLIMI
 - ``clone`` without ``CLONE_THREAD`` (fork, vfork, posix_spawn), ``fork``, ``vfork``: EPERM;
 - ``clone3``: ENOSYS (its flags sit behind a pointer a filter cannot read; glibc then falls
   back to ``clone``, which is checked);
+- memory that RLIMIT_AS does not count and that outlives a call (``memfd_create``,
+  ``memfd_secret``, System V shared memory, semaphores and message queues, POSIX message
+  queues, kernel keys), new namespaces and mounts (``unshare``, ``setns``, ``mount``, the new
+  mount API: an unlimited tmpfs in a nested namespace), and kernel interfaces the code has no
+  use for (``ptrace``, ``process_vm_*``, ``io_uring``, ``userfaultfd``, ``bpf``,
+  ``perf_event_open``): EPERM;
 - everything else: allowed.
 
 Only x86-64 and aarch64 are known; elsewhere ``build()`` returns None and the sandbox relies on
@@ -31,10 +37,29 @@ _ERRNO = 0x00050000
 _CLONE_THREAD = 0x00010000
 _OFFSET_NR, _OFFSET_ARCH, _OFFSET_ARG0 = 0, 4, 16
 
-# machine -> (AUDIT_ARCH value, clone, clone3, other process-creating calls)
+# Numbers shared by both architectures (the unified table from 5.1 on): io_uring_setup,
+# io_uring_enter, io_uring_register, open_tree, move_mount, fsopen, fsconfig, fsmount, fspick,
+# mount_setattr, memfd_secret.
+_COMMON_DENIED = (425, 426, 427, 428, 429, 430, 431, 432, 433, 442, 447)
+# machine -> (AUDIT_ARCH value, clone, clone3, refused calls)
 _ARCHES = {
-    "x86_64": (0xC000003E, 56, 435, (57, 58)),  # fork, vfork
-    "aarch64": (0xC00000B7, 220, 435, ()),
+    "x86_64": (0xC000003E, 56, 435, (
+        57, 58,  # fork, vfork
+        319,  # memfd_create
+        29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71,  # shm*, sem*, msg*
+        240, 241, 242, 243, 244, 245,  # mq_*
+        248, 249, 250,  # add_key, request_key, keyctl
+        272, 308, 165, 166, 155, 161,  # unshare, setns, mount, umount2, pivot_root, chroot
+        101, 310, 311, 323, 321, 298,  # ptrace, process_vm_readv/writev, userfaultfd, bpf, perf
+        *_COMMON_DENIED)),
+    "aarch64": (0xC00000B7, 220, 435, (
+        279,  # memfd_create
+        194, 195, 196, 197, 190, 191, 192, 193, 186, 187, 188, 189,  # shm*, sem*, msg*
+        180, 181, 182, 183, 184, 185,  # mq_*
+        217, 218, 219,  # add_key, request_key, keyctl
+        97, 268, 40, 39, 41, 51,  # unshare, setns, mount, umount2, pivot_root, chroot
+        117, 270, 271, 282, 280, 241,  # ptrace, process_vm_readv/writev, userfaultfd, bpf, perf
+        *_COMMON_DENIED)),
 }
 
 
@@ -43,7 +68,7 @@ def build(machine: str | None = None) -> bytes | None:
     arch = _ARCHES.get(machine or platform.machine())
     if arch is None:
         return None
-    audit_arch, clone, clone3, forks = arch
+    audit_arch, clone, clone3, denied = arch
     deny, nosys = _ERRNO | errno.EPERM, _ERRNO | errno.ENOSYS
     # (code, jump-if-true label, jump-if-false label, k); labels are resolved below
     program: list[tuple[int, str | None, str | None, int]] = [
@@ -54,7 +79,7 @@ def build(machine: str | None = None) -> bytes | None:
         (_JGE, "deny", "next", 0x40000000),  # the x32 ABI
         (_JEQ, "nosys", "next", clone3),
     ]
-    for number in forks:
+    for number in dict.fromkeys(denied):
         program.append((_JEQ, "deny", "next", number))
     program += [
         (_JEQ, "clone", "allow", clone),

@@ -1,8 +1,11 @@
 """The warm worker: runs INSIDE the bubblewrap sandbox, never in the host process.
 
-Started as ``python -I -S -B worker.py CONFIG_JSON``. It sets its own resource limits before
-importing anything heavy, then answers length-prefixed messages (see ``protocol.py``) on the
-pipes it was started with:
+Started as ``python -I -S -B worker.py CONFIG_JSON``, as pid 1 of its own pid namespace, with a
+control socket on fd 0. Each request arrives on that socket with the write end of a fresh pipe
+attached; the one reply goes into that pipe, which is then closed (see ``protocol.py``). It sets
+its own resource limits before importing anything heavy. Requests:
+
+- ``{"op": "hello"}``: the first one; the reply says whether the worker is ready.
 
 - ``{"op": "load", "tables": {name: path}}``: read Parquet files (a read-only folder) into
   DataFrames bound under their names and in the dict ``tables``.
@@ -10,6 +13,11 @@ pipes it was started with:
   last expression's value, new or changed DataFrames (Parquet blobs) and figures (PNG blobs).
 
 Only the code in an ``exec`` message is ever executed; table values are data, never code.
+Every reply repeats its request's ``id``. After each call the worker checks that the code left
+no Python thread running; if one is, the reply says ``retire`` and the worker exits right after
+it, which ends every thread with it (the host starts a fresh worker for the next call). While
+it waits for a request, more than ``idle_cpu_s`` of CPU (native threads left burning it) makes
+the worker exit the same way, with status ``IDLE_EXIT``.
 This file imports nothing from the project: only ``protocol.py`` next to it.
 """
 
@@ -24,8 +32,11 @@ import json
 import math
 import os
 import resource
+import select
 import signal
+import socket
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -93,38 +104,107 @@ def apply_limits(cfg: dict[str, Any]) -> None:
     signal.signal(signal.SIGXCPU, _on_cpu_limit)
 
 
-def isolate_pipes() -> tuple[int, int]:
-    """Keep the protocol on private descriptors; fd 0/1/2 of user code lead nowhere."""
-    proto_in, proto_out = os.dup(0), os.dup(1)
+def take_control_socket() -> socket.socket:
+    """The control socket on a private descriptor; fd 0/1/2 of user code lead nowhere.
+
+    Every other inherited descriptor is closed: nothing of the launcher reaches the code.
+    """
+    control = os.dup(0)
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
     os.close(null)
-    os.set_inheritable(proto_in, False)
-    os.set_inheritable(proto_out, False)
-    return proto_in, proto_out
+    os.set_inheritable(control, False)
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    os.closerange(3, control)
+    os.closerange(control + 1, min(limit, 1 << 16))
+    return socket.socket(fileno=control)
 
 
-def read_exact(fd: int, n: int) -> bytes:
-    chunks, left = [], n
-    while left:
-        chunk = os.read(fd, min(left, 1 << 20))
+def recv_exact(sock: socket.socket, n: int, first: bytes = b"") -> bytes:
+    chunks, left = [first], n - len(first)
+    while left > 0:
+        chunk = sock.recv(min(left, 1 << 20))
         if not chunk:
-            raise EOFError("host closed the pipe")
+            raise EOFError("host closed the control socket")
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
 
 
-def receive(fd: int) -> dict[str, Any]:
-    size = protocol.header_length(read_exact(fd, protocol.PREFIX_BYTES))
-    return protocol.decode_header(read_exact(fd, size))
+def receive(sock: socket.socket) -> tuple[dict[str, Any], int]:
+    """The next request and the descriptor its reply goes to."""
+    data, fds, _flags, _address = socket.recv_fds(sock, protocol.PREFIX_BYTES, 4)
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        raise EOFError("host closed the control socket")
+    if len(fds) != 1:
+        for fd in fds:
+            os.close(fd)
+        raise EOFError("a request came without exactly one reply channel")
+    prefix = recv_exact(sock, protocol.PREFIX_BYTES, data)
+    header = protocol.decode_header(recv_exact(sock, protocol.header_length(prefix)))
+    return header, fds[0]
 
 
 def send(fd: int, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
-    data = memoryview(protocol.encode(header, blobs or []))
-    while data:
-        data = data[os.write(fd, data):]
+    """Write one reply into its pipe and close the pipe (the host then sees end-of-file)."""
+    try:
+        data = memoryview(protocol.encode(header, blobs or []))
+        while data:
+            data = data[os.write(fd, data):]
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _other_thread_states() -> int:
+    """Python thread states besides this one. A thread started by ``threading``, ``_thread``
+    or an executor has one from before its OS thread exists, a ctypes callback on a raw thread
+    while it runs Python; the libraries' native pools (pyarrow, OpenBLAS) have none."""
+    import ctypes
+
+    api = ctypes.pythonapi
+    api.PyInterpreterState_Get.restype = ctypes.c_void_p
+    api.PyInterpreterState_ThreadHead.argtypes = [ctypes.c_void_p]
+    api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
+    api.PyThreadState_Next.argtypes = [ctypes.c_void_p]
+    api.PyThreadState_Next.restype = ctypes.c_void_p
+    count, state = 0, api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
+    while state:  # the GIL is held throughout (pythonapi), so no state is freed meanwhile
+        count += 1
+        state = api.PyThreadState_Next(state)
+    return count - 1
+
+
+def python_threads_left(grace_s: float = 0.25) -> int:
+    """How many other Python threads are still alive (after a grace to finish). A native
+    thread that burns CPU is caught by ``wait_idle`` instead."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        left = _other_thread_states()
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.01)
+
+
+IDLE_EXIT = 75  # the worker's exit status when threads used CPU while no call ran
+
+
+def wait_idle(sock: socket.socket, idle_cpu_s: float, tick_s: float = 0.2) -> None:
+    """Wait for the next request; exit if the process burns CPU meanwhile (a thread left
+    behind). Polls the CPU clock, so no signal has to reach the waiting thread."""
+    def cpu() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+
+    start = cpu()
+    while not select.select([sock], [], [], tick_s)[0]:
+        if cpu() - start > idle_cpu_s:
+            os._exit(IDLE_EXIT)  # pid 1 leaving ends every thread and the sandbox with it
 
 
 # --------------------------------------------------------------------------- the session
@@ -191,6 +271,13 @@ class Session:
                      "error": self._limit_error("memory", "the memory limit was reached "
                                                 f"while sending the result back ({self.cfg['memory_mb']} MiB)")}
             blobs = []
+        except Exception as exc:  # a value whose repr or export fails (too deep, broken __repr__)
+            reply = {"ok": False, "stdout": reply["stdout"], "stderr": reply["stderr"],
+                     "error": {"kind": "code", "type": type(exc).__name__,
+                               "message": f"the result could not be sent back: {type(exc).__name__}: "
+                                          f"{str(exc)[:200]}",
+                               "hint": "return a simpler value (a number, text, list or DataFrame)"}}
+            blobs = []
         reply["cpu_used_s"] = self._cpu_used()
         return reply, blobs
 
@@ -210,23 +297,16 @@ class Session:
             os._exit(0)
 
     def _kill_strays(self) -> None:
-        """End every process the code started (pid 1 is bubblewrap's init, which stays)."""
-        import time
-
-        for _ in range(200):
-            others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, self.pid)]
-            if not others:
-                return
-            try:
-                os.kill(-1, signal.SIGKILL)  # every process here but init and this one
-            except OSError:
+        """End every process the code started (only possible where seccomp is unavailable)."""
+        try:
+            os.kill(-1, signal.SIGKILL)  # every process here but this one
+        except OSError:
+            pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0]:
                 pass
-            try:
-                while os.waitpid(-1, os.WNOHANG)[0]:
-                    pass
-            except ChildProcessError:
-                pass
-            time.sleep(0.005)
+        except ChildProcessError:
+            pass
 
     def _cpu_used(self) -> float:
         usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -253,7 +333,12 @@ class Session:
             return {"value_repr": text[:limit], "value_frame": frame, "value_type": "DataFrame"}
         plain = _plain(value)
         simple = plain is not _NOT_PLAIN and not hasattr(value, "isoformat")
-        text = repr(plain) if simple else repr(value)  # 13.5, not np.float64(13.5)
+        try:
+            text = repr(plain) if simple else repr(value)  # 13.5, not np.float64(13.5)
+        except RecursionError:  # nested too deep for repr: a bounded summary instead
+            import reprlib
+
+            text = reprlib.Repr().repr(value)
         if len(text) > limit:
             text = text[:limit] + f"... [{len(text) - limit} more characters cut]"
         reply: dict[str, Any] = {"value_repr": text, "value_type": type(value).__name__}
@@ -492,50 +577,70 @@ def _user_line(exc: BaseException, code: str) -> tuple[int, str]:
     return (line_no, lines[line_no - 1]) if 0 < line_no <= len(lines) else (0, "")
 
 
+def start(cfg: dict[str, Any]) -> Session:
+    apply_limits(cfg)
+    for path in cfg.get("site_dirs", []):
+        if path not in sys.path:
+            sys.path.append(path)  # no site.addsitedir: .pth files never run
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    os.environ.pop("LD_LIBRARY_PATH", None)
+    session = Session(cfg)
+    try:
+        import pyarrow
+
+        pyarrow.set_cpu_count(1)
+        pyarrow.set_io_thread_count(1)
+    except Exception:
+        pass
+    return session
+
+
+def answer(session: Session, msg: dict[str, Any]) -> tuple[dict[str, Any], list[bytes]]:
+    op = msg.get("op")
+    if op == "exec":
+        return session.execute(msg)
+    if op == "load":
+        try:
+            return session.load(msg), []
+        except Exception as exc:
+            return {"ok": False, "error": {"kind": "internal", "type": type(exc).__name__,
+                                           "message": f"loading the tables failed: {exc}"}}, []
+    if op == "ping":
+        return {"ok": True, "cpu_used_s": session._cpu_used()}, []
+    return {"ok": False, "error": {"kind": "internal", "message": f"unknown op {op!r}"}}, []
+
+
 def main() -> None:
     cfg = json.loads(sys.argv[1])
-    proto_in, proto_out = isolate_pipes()
+    control = take_control_socket()
     try:
-        apply_limits(cfg)
-        import site
-
-        for path in cfg.get("site_dirs", []):
-            site.addsitedir(path)
-        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[var] = "1"
-        session = Session(cfg)
-        try:
-            import pyarrow
-
-            pyarrow.set_cpu_count(1)
-            pyarrow.set_io_thread_count(1)
-        except Exception:
-            pass
+        hello, reply_fd = receive(control)
+    except (EOFError, OSError, protocol.ProtocolError):
+        raise SystemExit(1) from None
+    try:
+        session = start(cfg)
     except BaseException as exc:
-        send(proto_out, {"ok": False, "error": {"kind": "unavailable", "type": type(exc).__name__,
-                                                "message": f"sandbox worker failed to start: {exc!r}"}})
+        send(reply_fd, {"ok": False, "id": hello.get("id"),
+                        "error": {"kind": "unavailable", "type": type(exc).__name__,
+                                  "message": f"sandbox worker failed to start: {exc!r}"}})
         raise SystemExit(1) from exc
-    send(proto_out, {"ok": True, "ready": True, "pid": os.getpid(),
-                     "python": sys.version.split()[0], "pandas": session.pd.__version__})
+    send(reply_fd, {"ok": True, "ready": True, "id": hello.get("id"), "pid": os.getpid(),
+                    "python": sys.version.split()[0], "pandas": session.pd.__version__})
     while True:
         try:
-            msg = receive(proto_in)
-        except EOFError:
+            wait_idle(control, float(cfg.get("idle_cpu_s", 2.0)))
+            msg, reply_fd = receive(control)
+        except (EOFError, OSError, protocol.ProtocolError):
             return
-        op = msg.get("op")
-        if op == "exec":
-            reply, blobs = session.execute(msg)
-            send(proto_out, reply, blobs)
-        elif op == "load":
-            try:
-                send(proto_out, session.load(msg))
-            except Exception as exc:
-                send(proto_out, {"ok": False, "error": {"kind": "internal", "type": type(exc).__name__,
-                                                        "message": f"loading the tables failed: {exc}"}})
-        elif op == "ping":
-            send(proto_out, {"ok": True, "cpu_used_s": session._cpu_used()})
-        else:
-            send(proto_out, {"ok": False, "error": {"kind": "internal", "message": f"unknown op {op!r}"}})
+        reply, blobs = answer(session, msg)
+        reply["id"] = msg.get("id")
+        left = python_threads_left() if msg.get("op") == "exec" else 0
+        if left:
+            reply["retire"] = f"the code left {left} thread(s) running after it returned"
+        send(reply_fd, reply, blobs)
+        if left:
+            os._exit(0)
 
 
 if __name__ == "__main__":
