@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
+import re
+import unicodedata
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from app.guard import NO_KEY, ServerModel, public_url, redact, secret_values
+from app.workdirs import heartbeat, new_session_folder, release
 from table_io import Limits, open_workbook
 from table_io.errors import LimitExceededError, UnsupportedFormatError
 
@@ -36,28 +38,35 @@ Backend = Literal["local", "server"]
 
 @dataclass
 class ModelSettings:
-    """Which model answers: the local CPU model, or an OpenAI-compatible server (vLLM)."""
+    """Which model answers: the local CPU model, or an OpenAI-compatible server (vLLM).
+
+    These are what the browser chose and may see: `api_key` is only a key the person typed
+    themselves. The server's own key stays in guard.ServerModel and goes only to its endpoint.
+    """
 
     backend: Backend = "local"
     base_url: str = ""
     model_name: str = ""
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> ModelSettings:
-        env = dict(os.environ if env is None else env)
-        url = env.get("TABLEPILOT_BASE_URL", "").strip()
+        server = ServerModel.from_env(env)
         return cls(
-            backend="server" if url else "local",
-            base_url=url or "http://127.0.0.1:8000/v1",
-            model_name=env.get("TABLEPILOT_MODEL", "").strip(),
-            api_key=env.get("TABLEPILOT_API_KEY", ""),
+            backend="server" if server.base_url else "local",
+            base_url=server.display_url or "http://127.0.0.1:8000/v1",
+            model_name=server.model_name,
         )
 
     def label(self) -> str:
         if self.backend == "server":
-            return f"{self.model_name or '(server default)'} at {self.base_url}"
+            return f"{self.model_name or '(server default)'} at {public_url(self.base_url)}"
         return f"local CPU model {local_model_name()}"
+
+    def endpoint(self, server: ServerModel | None = None) -> tuple[str, str]:
+        """(URL, key) to call: the server's key only for the server's own endpoint."""
+        server = server or ServerModel.from_env()
+        return server.endpoint(self.base_url), server.key_for(self.base_url, self.api_key)
 
 
 @dataclass(frozen=True)
@@ -72,17 +81,18 @@ def check_server(base_url: str, *, timeout_s: float = 2.0, api_key: str = "") ->
     import httpx
 
     url = base_url.rstrip("/") + "/models"
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    shown = public_url(url)
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key and api_key != NO_KEY else {}
     try:
         response = httpx.get(url, timeout=timeout_s, headers=headers)
-    except httpx.HTTPError as exc:
-        return ServerStatus(False, f"cannot reach `{url}`: {type(exc).__name__} ({exc})")
+    except (httpx.HTTPError, ValueError) as exc:
+        return ServerStatus(False, redact(f"cannot reach `{shown}`: {type(exc).__name__} ({exc})"))
     if response.status_code != 200:
-        return ServerStatus(False, f"`{url}` answered HTTP {response.status_code}")
+        return ServerStatus(False, f"`{shown}` answered HTTP {response.status_code}")
     try:
-        names = tuple(str(m.get("id")) for m in response.json().get("data", []))
+        names = tuple(redact(str(m.get("id"))) for m in response.json().get("data", []))
     except (ValueError, AttributeError):
-        return ServerStatus(False, f"`{url}` did not answer with an OpenAI-style model list")
+        return ServerStatus(False, f"`{shown}` did not answer with an OpenAI-style model list")
     served = ", ".join(names) or "no models listed"
     return ServerStatus(True, f"server is up; serving: {served}", names)
 
@@ -123,15 +133,19 @@ def injected_model(env: dict[str, str] | None = None) -> Any | None:
     return ScriptedChatModel(turns, name="scripted")
 
 
-def agent_options(settings: ModelSettings) -> dict[str, Any]:
-    """TableAgent's model arguments for these settings (an injected model wins)."""
+def agent_options(settings: ModelSettings, server: ServerModel | None = None) -> dict[str, Any]:
+    """TableAgent's model arguments for these settings (an injected model wins). With
+    TABLEPILOT_APP_LOCK_MODEL set the server's own settings are used, whatever was chosen."""
     injected = injected_model()
     if injected is not None:
         return {"model": injected}
+    server = server or ServerModel.from_env()
+    if server.locked:
+        settings = ModelSettings.from_env()
     if settings.backend == "server":
+        url, key = settings.endpoint(server)
         # An empty model name: the agent uses the first model the server lists.
-        return {"base_url": settings.base_url, "model_name": settings.model_name or None,
-                "api_key": settings.api_key or None}
+        return {"base_url": url, "model_name": settings.model_name or None, "api_key": key}
     return {"local": True}
 
 
@@ -149,7 +163,7 @@ def file_key(name: str, data: bytes) -> str:
 def save_upload(name: str, data: bytes, folder: Path, *, limits: Limits | None = None) -> Path:
     """Check an upload's type and size, then keep a private copy of it (never written again)."""
     limits = limits or upload_limits()
-    display = Path(name).name or "upload"
+    display = safe_file_name(name)
     suffix = Path(display).suffix.lower().lstrip(".")
     if suffix not in FORMATS:
         raise UnsupportedFormatError(
@@ -163,14 +177,61 @@ def save_upload(name: str, data: bytes, folder: Path, *, limits: Limits | None =
             f"{limits.max_file_bytes / 2**20:.0f} MiB",
             source=display,
         )
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / display
-    path.write_bytes(data)
+    if path.is_symlink() or path.exists():
+        path.unlink()
+    # O_EXCL | O_NOFOLLOW: a name planted in the folder (a link) is never followed
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
     path.chmod(0o444)  # the original upload is never changed
     return path
 
 
+MAX_NAME_CHARS = 120
+
+
+def safe_file_name(name: str) -> str:
+    """A browser's file name as one plain name: no folder part (either slash), no control or
+    format characters, no leading dots, at most MAX_NAME_CHARS characters (suffix kept)."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    base = "".join(c for c in base if unicodedata.category(c)[0] not in "CZ" or c == " ")
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix.strip()[:16]
+    stem = stem.strip().lstrip(".").strip()[: MAX_NAME_CHARS - len(suffix) - 1].strip()
+    stem = stem or "upload"
+    return f"{stem}.{suffix}" if suffix else stem
+
+
 # ---------------------------------------------------------------- the conversation
+
+
+def redact_answer(answer: Answer) -> Answer:
+    """An answer with any server secret in its text, steps or results replaced by [hidden]
+    (the model never gets one; this holds even if a tool somewhere leaked one to it)."""
+    import dataclasses
+
+    secrets = secret_values()
+    if not secrets:
+        return answer
+
+    def scrub(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value, secrets=secrets)
+        if isinstance(value, list | tuple):
+            return type(value)(scrub(v) for v in value)
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items()}
+        return value
+
+    steps = [dataclasses.replace(step, input=scrub(step.input), output=scrub(step.output),
+                                 error=scrub(step.error), thought=scrub(step.thought),
+                                 payload=scrub(step.payload)) for step in answer.steps]
+    return dataclasses.replace(answer, text=scrub(answer.text), value=scrub(answer.value),
+                               stop_reason=scrub(answer.stop_reason), steps=steps)
 
 
 @dataclass
@@ -186,7 +247,7 @@ class Turn:
 class AppState:
     """Everything the page keeps for one browser session."""
 
-    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="tablepilot-app-")))
+    workdir: Path = field(default_factory=new_session_folder)
     settings: ModelSettings = field(default_factory=ModelSettings.from_env)
     source_key: str | None = None
     source_name: str = ""
@@ -205,7 +266,11 @@ class AppState:
 
     def __post_init__(self) -> None:
         # The browser session ends -> Streamlit drops this object -> its files go too.
-        weakref.finalize(self, shutil.rmtree, str(self.workdir), True)
+        weakref.finalize(self, release, str(self.workdir))
+
+    def touch(self) -> None:
+        """This session is in use: the sweep of stale session folders keeps its folder."""
+        heartbeat(self.workdir)
 
     # -- loading
 
@@ -224,9 +289,10 @@ class AppState:
             self.workbook = open_workbook(self.upload_path, limits=upload_limits())
             self.start_session()
         except TableIOError as exc:
-            self.load_error = str(exc)
+            self.load_error = redact(str(exc))
         except Exception as exc:  # a reader bug must not become a traceback on the page
-            self.load_error = f"{name}: could not be read ({type(exc).__name__}: {exc})"
+            self.load_error = redact(
+                f"{safe_file_name(name)}: could not be read ({type(exc).__name__}: {exc})")
         if self.load_error:
             self.workbook = self.session = None
             return False
@@ -258,7 +324,7 @@ class AppState:
                                       workdir=work)
             self._session_overrides()
         except Exception as exc:  # the model or agent cannot start: the workbook stays shown
-            self.session_error = f"the chat cannot start: {type(exc).__name__}: {exc}"
+            self.session_error = redact(f"the chat cannot start: {type(exc).__name__}: {exc}")
 
     def chat_source(self) -> Path | Workbook:
         """What the chat starts on: the workbook as opened (so the file is not read twice),
@@ -332,7 +398,7 @@ class AppState:
         try:
             getattr(self.session, method)()
         except Exception as exc:
-            return f"{method.replace('_', ' ')} failed: {exc}"
+            return redact(f"{method.replace('_', ' ')} failed: {exc}")
         done = {"apply_pending": "Applied", "discard_pending": "Discarded the proposed change",
                 "undo": "Undone", "redo": "Redone"}[method]
         return " ".join([f"{done}: now at version {self.version}", *self._session_notices()])
@@ -346,9 +412,10 @@ class AppState:
             turn.error = "open a workbook first"
         else:
             try:
-                turn.answer = self.session.send(question, on_step=on_step, on_text=on_text)
+                turn.answer = redact_answer(
+                    self.session.send(question, on_step=on_step, on_text=on_text))
             except Exception as exc:  # the page shows it; the session stays usable
-                turn.error = f"{type(exc).__name__}: {exc}"
+                turn.error = redact(f"{type(exc).__name__}: {exc}")
             self.notice = " ".join(self._session_notices()) or self.notice
         self.turns.append(turn)
         return turn
@@ -389,5 +456,5 @@ class AppState:
 
     def download_name(self) -> str:
         suffix = self.session.workbook_path.suffix if self.session else ".xlsx"
-        stem = Path(self.source_name).stem or "workbook"
+        stem = Path(safe_file_name(self.source_name)).stem or "workbook"
         return f"{stem}-v{self.version}{suffix}"

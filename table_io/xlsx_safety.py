@@ -1,7 +1,7 @@
 """Formula injection: untrusted text that looks like a formula stays text.
 
-A string starting with ``=``, ``+``, ``-`` or ``@`` (or a tab/CR that spreadsheet programs skip)
-is executed as a formula by Excel, LibreOffice and Google Sheets when it lands in a cell or a CSV.
+A string starting with ``=``, ``+``, ``-`` or ``@`` (or their full-width forms, also after
+leading blanks, or a tab/CR/LF that spreadsheet programs skip) is executed as a formula by Excel, LibreOffice and Google Sheets when it lands in a cell or a CSV.
 Cells are written as text unless an action is explicitly a formula; CSV export prefixes such
 text with a single quote, the OWASP recommendation.
 """
@@ -9,18 +9,28 @@ text with a single quote, the OWASP recommendation.
 from __future__ import annotations
 
 import csv
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from openpyxl.cell.cell import Cell
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+# Full-width = + - @: some locales' spreadsheet programs take them as formula starts too.
+WIDE_TRIGGERS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+TRIGGERS = (*FORMULA_TRIGGERS, *WIDE_TRIGGERS)
 
 
 def looks_like_formula(value: Any) -> bool:
-    """True for text a spreadsheet program would run as a formula."""
-    return isinstance(value, str) and value.startswith(FORMULA_TRIGGERS)
+    """True for text a spreadsheet program might run as a formula: a trigger first, or after
+    leading blanks and invisible format characters (BOM, zero-width space ...)."""
+    if not isinstance(value, str):
+        return False
+    start = 0
+    while start < len(value) and (value[start].isspace() or unicodedata.category(value[start]) == "Cf"):
+        start += 1
+    return value.startswith(TRIGGERS) or value.startswith(TRIGGERS, start)
 
 
 def set_text(cell: Cell, text: str) -> None:

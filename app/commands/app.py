@@ -1,42 +1,192 @@
-"""`tablepilot app [STREAMLIT OPTIONS]`: start the Streamlit page.
+"""`tablepilot app [--host HOST] [--port PORT] [--no-login] [STREAMLIT OPTIONS]`: start the page.
 
-Every option after `app` goes to `streamlit run` untouched, e.g.
-`tablepilot app --server.port 8765 --server.address 127.0.0.1 --server.headless true`.
+The app listens on 127.0.0.1 (this machine only) unless told otherwise: `--host 0.0.0.0` (or
+`--server.address`) shares it on the network, and then a login must be configured
+(TABLEPILOT_APP_PASSWORD, or an [auth] section in .streamlit/secrets.toml for Streamlit's own
+OpenID Connect login), else the command refuses to start unless `--no-login` says it is meant;
+a shared app also sets TABLEPILOT_APP_LOCK_MODEL=1 unless the environment sets it.
+XSRF protection and CORS stay on, uploads are capped at table_io's file limit, tracebacks show
+the exception's type only and tables have no built-in (formula-unsafe) CSV export. Every other
+option goes to `streamlit run` untouched, e.g. `--server.headless true`.
 """
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
 PAGE = Path(__file__).resolve().parent.parent / "streamlit_app.py"
+DEFAULT_HOST = "127.0.0.1"
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+# Options that must stay on: a command line that turns one off is refused.
+REQUIRED_ON = ("server.enableXsrfProtection", "server.enableCORS")
+LOCK_MODEL = "TABLEPILOT_APP_LOCK_MODEL"
+FALSE = {"false", "0", "no", "off"}
 
 
-def streamlit_args(argv: list[str]) -> list[str]:
-    """The `streamlit` command line that `tablepilot app ARGV` runs."""
-    return ["run", str(PAGE), *argv]
+def upload_limit_mb() -> int:
+    from table_io import Limits
+
+    return max(1, Limits().max_file_bytes // 2**20)
+
+
+def hardening() -> dict[str, str]:
+    """The options `tablepilot app` sets unless its command line sets them itself."""
+    return {
+        "server.enableXsrfProtection": "true",
+        "server.enableCORS": "true",
+        "server.maxUploadSize": str(upload_limit_mb()),
+        "server.enableStaticServing": "false",
+        "client.showErrorDetails": "type",
+        "client.disableDataExport": "true",
+        "client.toolbarMode": "viewer",
+        "browser.gatherUsageStats": "false",
+    }
+
+
+class AppCommandError(ValueError):
+    """A `tablepilot app` command line that would start an unsafe server."""
+
+
+def option_value(argv: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` in a streamlit command line (last wins)."""
+    found = None
+    flag = f"--{name}"
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            found = argv[i + 1]
+        elif arg.startswith(flag + "="):
+            found = arg.split("=", 1)[1]
+    return found
+
+
+def known_options() -> set[str] | None:
+    """The config options of the installed streamlit (None when it cannot say)."""
+    try:
+        from streamlit import config
+
+        return set(config.get_config_options())
+    except Exception:
+        return None
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]").lower()
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def login_configured(env: dict[str, str] | None = None, cwd: Path | None = None) -> bool:
+    """Is a login set up for the page: a shared password, or Streamlit's [auth] section?"""
+    env = dict(os.environ if env is None else env)
+    if env.get("TABLEPILOT_APP_PASSWORD"):
+        return True
+    for folder in (cwd or Path.cwd(), Path.home()):
+        secrets = folder / ".streamlit" / "secrets.toml"
+        try:
+            if tomllib.loads(secrets.read_text(encoding="utf-8")).get("auth"):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
+    parser = argparse.ArgumentParser(prog="tablepilot app", add_help=False, allow_abbrev=False)
+    parser.add_argument("--host", default=None)
+    parser.add_argument("--port", default=None)
+    parser.add_argument("--no-login", action="store_true")
+    return parser.parse_known_args(argv)
+
+
+def bind_host(argv: list[str], env: dict[str, str]) -> str:
+    """Where the app listens: --host, else --server.address, else STREAMLIT_SERVER_ADDRESS,
+    else 127.0.0.1 (this machine only)."""
+    ours, rest = parse(argv)
+    return (ours.host or option_value(rest, "server.address")
+            or env.get("STREAMLIT_SERVER_ADDRESS") or DEFAULT_HOST)
+
+
+def streamlit_args(argv: list[str], env: dict[str, str] | None = None,
+                   cwd: Path | None = None) -> list[str]:
+    """The `streamlit` command line that `tablepilot app ARGV` runs (AppCommandError when the
+    command line would turn a protection off or share the app without a login)."""
+    env = dict(os.environ if env is None else env)
+    ours, rest = parse(argv)
+    for name in REQUIRED_ON:
+        value = option_value(rest, name)
+        if value is not None and value.strip().lower() in FALSE:
+            raise AppCommandError(f"--{name} stays on in tablepilot app (it protects the "
+                                  "app's users from other web pages)")
+    host = bind_host(argv, env)
+    if not is_loopback(host) and not ours.no_login and not login_configured(env, cwd):
+        raise AppCommandError(
+            f"--host {host} shares the app on the network, and no login is configured: set "
+            "TABLEPILOT_APP_PASSWORD, or an [auth] section in .streamlit/secrets.toml, or pass "
+            "--no-login if anyone who can reach this address may use the app and its model")
+    options = {"server.address": host, **hardening()}
+    if ours.port:
+        options["server.port"] = ours.port
+    known = known_options()
+    args = ["run", str(PAGE)]
+    for name, value in options.items():
+        if option_value(rest, name) is None and (known is None or name in known):
+            args += [f"--{name}", value]
+    return args + rest
+
+
+def shared_env(argv: list[str], env: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment defaults for a shared app: browsers may not choose the model endpoint
+    (TABLEPILOT_APP_LOCK_MODEL=1) unless the server's configuration says otherwise."""
+    env = dict(os.environ if env is None else env)
+    if is_loopback(bind_host(argv, env)) or LOCK_MODEL in env:
+        return {}
+    return {LOCK_MODEL: "1"}
+
+
+def warnings(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
+    env = dict(os.environ if env is None else env)
+    ours, _ = parse(argv)
+    notes = []
+    password = env.get("TABLEPILOT_APP_PASSWORD", "")
+    if password and len(password) < 12:
+        notes.append("TABLEPILOT_APP_PASSWORD is shorter than 12 characters: choose a longer one")
+    if ours.no_login and not login_configured(env):
+        notes.append("--no-login: anyone who can reach this address may use the app and the "
+                     "model configured on this server")
+    return notes
 
 
 def launch(argv: list[str]) -> int:
-    """Run `streamlit run <page> ARGV` in this process (a kill of this process stops the server).
-
-    Usage statistics are off unless asked for (an env default; `--browser.gatherUsageStats true`
-    or STREAMLIT_BROWSER_GATHER_USAGE_STATS still win), and the toolbar shows no developer
-    options or Deploy button (`--client.toolbarMode developer` brings them back).
-    """
-    os.environ.setdefault("STREAMLIT_BROWSER_GATHER_USAGE_STATS", "false")
-    os.environ.setdefault("STREAMLIT_CLIENT_TOOLBAR_MODE", "viewer")
+    """Run `streamlit run <page> ...` in this process (a kill of this process stops the server)."""
+    try:
+        args = streamlit_args(argv)
+    except AppCommandError as exc:
+        print(f"tablepilot app: error: {exc}", file=sys.stderr)
+        return 2
+    for note in warnings(argv):
+        print(f"tablepilot app: warning: {note}", file=sys.stderr)
+    for name, value in shared_env(argv).items():
+        os.environ[name] = value
+        print(f"tablepilot app: shared on the network: {name}={value} (browsers use the "
+              f"model this server is configured with; set {name}=0 to let them choose)",
+              file=sys.stderr)
     try:
         from streamlit.web import cli as streamlit_cli
     except ModuleNotFoundError:
-        import sys
-
         print("error: the app needs streamlit: pip install 'tablepilot[app]'", file=sys.stderr)
         return 2
     try:
-        streamlit_cli.main(args=streamlit_args(argv), prog_name="streamlit")
+        streamlit_cli.main(args=args, prog_name="streamlit")
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
@@ -47,8 +197,9 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "app",
         help="start the Streamlit app (options go to `streamlit run`)",
-        description="Start the chat-with-your-workbook page. Every option after `app` is passed "
-        "to `streamlit run`, e.g. --server.port 8765 --server.address 127.0.0.1.",
+        description="Start the chat-with-your-workbook page on 127.0.0.1. --host 0.0.0.0 shares "
+        "it (a login is then required: TABLEPILOT_APP_PASSWORD or [auth] in "
+        ".streamlit/secrets.toml, or --no-login). Other options go to `streamlit run`.",
     )
     parser.set_defaults(func=run)
 

@@ -28,9 +28,16 @@ def build_command(args: argparse.Namespace) -> list[str]:
         cmd += ["--distributed-executor-backend", "ray"]
     if args.gpu_memory_utilization:
         cmd += ["--gpu-memory-utilization", str(args.gpu_memory_utilization)]
-    if args.api_key:
-        cmd += ["--api-key", args.api_key]
+    # --api-key goes to vLLM as VLLM_API_KEY (see child_env): a command line is visible to
+    # every user of the machine (ps), an environment is not.
     return cmd + shlex.split(args.vllm_args or "")
+
+
+def child_env(args: argparse.Namespace) -> dict[str, str] | None:
+    """vLLM's environment: this one, plus VLLM_API_KEY when --api-key is given."""
+    import os
+
+    return {**os.environ, "VLLM_API_KEY": args.api_key} if args.api_key else None
 
 
 def register(subparsers: Any) -> None:
@@ -49,7 +56,8 @@ def register(subparsers: Any) -> None:
                    help="pipeline stages, e.g. one per node with --ray")
     p.add_argument("--ray", action="store_true", help="use a running Ray cluster (multi-node)")
     p.add_argument("--gpu-memory-utilization", type=float, default=None)
-    p.add_argument("--api-key", default=None)
+    p.add_argument("--api-key", default=None,
+                   help="require this key (given to vLLM as VLLM_API_KEY, not on its command line)")
     p.add_argument("--health-timeout", type=float, default=900.0)
     p.add_argument("--dry-run", action="store_true", help="print the command and exit")
     p.add_argument("--vllm-args", default="", help="more vllm options, quoted: "
@@ -82,7 +90,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> b
 def run(args: argparse.Namespace) -> int:
     cmd = build_command(args)
     if args.dry_run:
-        print(" ".join(cmd))
+        print(("VLLM_API_KEY=*** " if args.api_key else "") + " ".join(cmd))
         return 0
     if not vllm_installed():
         print("error: vLLM is not installed. On a machine with an NVIDIA GPU: "
@@ -91,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     url = f"http://{args.host}:{args.port}"
     print("starting: " + " ".join(cmd), file=sys.stderr)
-    proc = subprocess.Popen(cmd)
+    proc = subprocess.Popen(cmd, env=child_env(args))
     try:
         if not wait_healthy(url, proc, args.health_timeout):
             code = proc.poll()

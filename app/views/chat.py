@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from app.guard import redact
 from app.state import AppState, Turn
 from app.views.data import (
     changes_frame,
@@ -47,10 +48,10 @@ def prompt(state: AppState) -> None:
             progress.write(step_line(step))
             code = (step.input or {}).get("query") or (step.input or {}).get("code")
             if isinstance(code, str):
-                progress.code(code[:600], language=CODE_LANGUAGE.get(step.tool))
+                progress.code(redact(code[:600]), language=CODE_LANGUAGE.get(step.tool))
 
         def on_text(text: str) -> None:  # what the model writes with each call, as it comes
-            text_slot.markdown(paragraphs(text))
+            text_slot.markdown(paragraphs(redact(text)))
 
         turn = state.ask(question, on_step=on_step, on_text=on_text)
         if turn.error:

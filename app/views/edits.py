@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from app.exports import file_download
 from app.state import AppState
 from app.views.data import changes_frame, pending_actions, pending_changes
 
@@ -53,7 +54,7 @@ def version_bar(state: AppState) -> None:
     if redo.button("Redo", key="redo", disabled=not state.can_redo, icon=":material/redo:"):
         run(state, "redo")
     download.download_button(
-        f"Download {path.suffix or '.xlsx'}", data=path.read_bytes(),
+        f"Download {path.suffix or '.xlsx'}", data=file_download(path),
         file_name=state.download_name(), mime=MIME.get(path.suffix.lower()),
         key="download", on_click="ignore", icon=":material/download:",
     )

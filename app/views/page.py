@@ -5,20 +5,40 @@ from __future__ import annotations
 import streamlit as st
 
 from app.state import AppState
-from app.views import chat, edits, sidebar, workbook
+from app.views import chat, edits, login, sidebar, workbook
+from app.workdirs import start_janitor
 
 STATE_KEY = "tablepilot"
+
+# Also set by `tablepilot app` on its command line; here for `streamlit run` used directly.
+# Tracebacks show the exception's type only (a message might quote a secret), and tables offer
+# no built-in CSV export (it writes formula-like text raw): the page's own downloads are safe.
+CLIENT_OPTIONS = {"client.showErrorDetails": "type", "client.disableDataExport": True}
+
+
+def harden_client() -> None:
+    for name, value in CLIENT_OPTIONS.items():
+        try:
+            if st.get_option(name) != value:
+                st.set_option(name, value)
+        except (RuntimeError, ValueError, st.errors.StreamlitAPIException):
+            pass  # an older Streamlit without this option
 
 
 def get_state() -> AppState:
     if STATE_KEY not in st.session_state:
+        start_janitor()  # once per process: removes folders left by dead sessions
         st.session_state[STATE_KEY] = AppState()
     state: AppState = st.session_state[STATE_KEY]
+    state.touch()
     return state
 
 
 def render() -> None:
     st.set_page_config(page_title="tablepilot", page_icon=":bar_chart:", layout="wide")
+    harden_client()
+    if not login.gate():
+        return
     state = get_state()
     with st.sidebar:
         sidebar.source_panel(state)

@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from app.guard import ServerModel
 from app.state import (
     EXAMPLE_WORKBOOK,
     FORMATS,
@@ -56,27 +57,16 @@ def model_panel(state: AppState) -> None:
     if os.environ.get(MODEL_ENV):
         st.info(f"A scripted model answers ({MODEL_ENV} is set).")
         return
+    server = ServerModel.from_env()
     current = state.settings
-    choice = st.radio(
-        "Backend",
-        ["local", "server"],
-        index=0 if current.backend == "local" else 1,
-        format_func=lambda b: "Local CPU model" if b == "local" else "vLLM / OpenAI-compatible server",
-        key="backend",
-    )
-    if choice == "server":
-        base_url = st.text_input("Server URL", value=current.base_url, key="base_url",
-                                 help="e.g. http://127.0.0.1:8000/v1 (vllm serve MODEL)")
-        model_name = st.text_input("Model name", value=current.model_name, key="model_name",
-                                   help="as the server names it; empty: the first it serves")
-        api_key = st.text_input("API key (optional)", value=current.api_key, type="password",
-                                key="api_key")
-        wanted = ModelSettings("server", base_url.strip(), model_name.strip(), api_key)
-        server_status(wanted)
+    if server.locked:
+        wanted = ModelSettings.from_env()
+        st.caption(f"Set by the server: {wanted.label()}")
+        if wanted.backend == "local":
+            ok, message = local_model_status()
+            (st.success if ok else st.warning)(message)
     else:
-        wanted = ModelSettings("local", current.base_url, current.model_name, current.api_key)
-        ok, message = local_model_status()
-        (st.success if ok else st.warning)(message)
+        wanted = model_choice(current, server)
     if wanted != current:
         if state.session is None or not state.turns:
             state.settings = wanted
@@ -89,16 +79,47 @@ def model_panel(state: AppState) -> None:
         st.caption(f"Answering: {state.model_label()}")
 
 
-def server_status(settings: ModelSettings) -> None:
+def model_choice(current: ModelSettings, server: ServerModel) -> ModelSettings:
+    """The backend, URL, model and key a person picks. The key box is never prefilled: the
+    server's own key (if any) is used for the server's URL only, never sent to the browser."""
+    choice = st.radio(
+        "Backend",
+        ["local", "server"],
+        index=0 if current.backend == "local" else 1,
+        format_func=lambda b: "Local CPU model" if b == "local" else "vLLM / OpenAI-compatible server",
+        key="backend",
+    )
+    if choice != "server":
+        ok, message = local_model_status()
+        (st.success if ok else st.warning)(message)
+        return ModelSettings("local", current.base_url, current.model_name, current.api_key)
+    base_url = st.text_input("Server URL", value=current.base_url, key="base_url",
+                             help="e.g. http://127.0.0.1:8000/v1 (vllm serve MODEL)")
+    model_name = st.text_input("Model name", value=current.model_name, key="model_name",
+                               help="as the server names it; empty: the first it serves")
+    own = "the server's own key is used for it" if server.api_key else "no key is configured"
+    api_key = st.text_input(
+        "API key (optional)", value="", type="password", key="api_key",
+        help="Your key for the URL above. For the URL this app is configured with, "
+        f"{own}; for any other URL only the key you type here is sent.")
+    wanted = ModelSettings("server", base_url.strip(), model_name.strip(), api_key.strip())
+    if server.api_key and not wanted.api_key and server.owns(wanted.base_url):
+        st.caption("Using the key configured on the server.")
+    server_status(wanted, server)
+    return wanted
+
+
+def server_status(settings: ModelSettings, server: ServerModel) -> None:
     """Check the server once per URL (and on demand): GET {base_url}/models, 2 s timeout."""
     cache: dict[str, tuple[bool, str]] = st.session_state.setdefault("server_checks", {})
-    url = settings.base_url
-    if st.button("Check server", key="check_server") or url not in cache:
-        status = check_server(url, timeout_s=2.0, api_key=settings.api_key)
+    url, key = settings.endpoint(server)
+    seen = settings.base_url + (" (own key)" if settings.api_key else "")
+    if st.button("Check server", key="check_server") or seen not in cache:
+        status = check_server(url, timeout_s=2.0, api_key=key)
         if status.ok and not settings.model_name and status.models:
             message = f"{status.message} (using {status.models[0]})"
         else:
             message = status.message
-        cache[url] = (status.ok, message)
-    ok, message = cache[url]
+        cache[seen] = (status.ok, message)
+    ok, message = cache[seen]
     (st.success if ok else st.error)(message)

@@ -6,6 +6,7 @@ from typing import Any
 
 import streamlit as st
 
+from app.exports import frame_csv
 from app.state import AppState
 from app.views.data import check_range, columns_frame, display_frame, parse_header_rows
 
@@ -79,7 +80,7 @@ def table_card(state: AppState, table: Any) -> None:
             st.caption(f"Preview of the first {len(table.frame):,} rows")
             return
         st.download_button(
-            "CSV", data=table.frame.to_csv(index=False).encode("utf-8"),
+            "CSV", data=frame_csv(table.frame),
             file_name=f"{table.name}.csv", mime="text/csv", key=f"csv-{table.name}",
             on_click="ignore", icon=":material/download:",
         )

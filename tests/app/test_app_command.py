@@ -1,4 +1,4 @@
-"""`tablepilot app`: options go to `streamlit run` untouched."""
+"""`tablepilot app`: its own options, its protections, the rest goes to `streamlit run`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,10 @@ from app.commands.app import PAGE, launch, streamlit_args
 def test_options_are_passed_to_streamlit_run_untouched() -> None:
     options = ["--server.port", "8765", "--server.address", "127.0.0.1",
                "--server.headless", "true"]
-    assert streamlit_args(options) == ["run", str(PAGE), *options]
+    args = streamlit_args(options, env={})
+    assert args[:2] == ["run", str(PAGE)] and args[-len(options):] == options
+    assert args.count("--server.address") == 1  # the command line's own address wins
+    assert "--server.enableXsrfProtection" in args and "--client.disableDataExport" in args
     assert PAGE.name == "streamlit_app.py" and PAGE.is_file()
 
 

@@ -86,6 +86,8 @@ def server(tmp_path: Path) -> Iterator[str]:
 def test_upload_ask_apply_and_download_in_chromium(server: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=20_000)  # reading a workbook takes seconds on a busy 2-core box
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
