@@ -17,6 +17,7 @@ sends the pickled Workbook (or the TableIOError) over the same socket.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import os
@@ -74,6 +75,8 @@ def read_isolated(src: Source, limits: Limits) -> Workbook:
     conn = _connect()
     reader_pid: int | None = None
     answer: tuple[Any, ...] | None = None
+    if src.path is not None and not src.path.is_absolute():  # the reader has its own cwd
+        src = dataclasses.replace(src, path=src.path.absolute())
     try:
         conn.send_bytes(pickle.dumps((src, limits), protocol=pickle.HIGHEST_PROTOCOL))
         # the reader sends ("pid", n), then ("ok", rss, workbook) or ("error", rss, ...); if it

@@ -31,6 +31,7 @@ from table_io import (
     TableIOError,
     UnsafeFileError,
     Workbook,
+    isolate,
     open_workbook,
 )
 
@@ -495,3 +496,18 @@ def _child_fuzz() -> None:
 
 if __name__ == "__main__":
     {"hostile": _child_hostile, "fuzz": _child_fuzz}[sys.argv[1]]()
+
+
+def test_a_relative_path_opens_in_the_isolated_reader_whatever_its_working_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    isolate._zygote()  # started from another folder than the one the path is relative to
+    wb = openpyxl.Workbook()
+    wb.active.append(["name", "value"])
+    wb.active.append(["a", 1])
+    wb.save(tmp_path / "relative.xlsx")
+    monkeypatch.chdir(tmp_path)
+    book = open_workbook("relative.xlsx", limits=Limits(isolate=True))
+    assert book.tables[0].columns == ["name", "value"] and isolate.last_report is not None
+    assert isolate.last_report.outcome == "ok"
