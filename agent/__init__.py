@@ -7,8 +7,9 @@ from agent.answer import Answer, Step
 if TYPE_CHECKING:
     from agent.core import TableAgent
     from agent.session import Session
+    from agent.toolkits import Toolkit, toolkit
 
-__all__ = ["Answer", "Session", "Step", "TableAgent"]
+__all__ = ["Answer", "Session", "Step", "TableAgent", "Toolkit", "toolkit"]
 
 
 def __getattr__(name: str) -> Any:  # lazy: `import agent` stays cheap for the CLI's --help
@@ -20,4 +21,8 @@ def __getattr__(name: str) -> Any:  # lazy: `import agent` stays cheap for the C
         from agent.session import Session
 
         return Session
+    if name in ("toolkit", "Toolkit"):
+        from agent import toolkits
+
+        return getattr(toolkits, name)
     raise AttributeError(f"module 'agent' has no attribute {name!r}")

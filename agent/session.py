@@ -156,7 +156,7 @@ class Session:
             self._workbook = source  # already opened: not read twice
             self._plain = open_workbook(source.path) if self._overrides else source
         else:
-            self._reload()
+            self.reload()
 
     def _original_path(self, source: Any) -> Path:
         if isinstance(source, str | Path):
@@ -246,12 +246,12 @@ class Session:
         try:
             version = move()
         except VersionConflictError:
-            self._reload()
+            self.reload()
             raise
-        self._reload()
+        self.reload()
         return version
 
-    def _reload(self) -> None:
+    def reload(self) -> None:
         """Open the current version again and lay the corrections on it."""
         self._plain = open_workbook(self.workbook_path)
         self._workbook = self._corrected(self._plain)
@@ -337,7 +337,9 @@ class Session:
 
     # ---------------------------------------------------------------- turns
 
-    def _tools(self) -> list[Tool]:
+    def make_tools(self) -> list[Tool]:
+        """The tools of a turn over the current version: sql, python and sheet (in review mode a
+        sheet tool that only proposes). The caller closes them (agent.toolset.close_tools)."""
         tools = self.agent.make_tools(self._workbook)
         sheet = find_tool(tools, "sheet")
         if sheet is None:
@@ -354,7 +356,7 @@ class Session:
             if name != "sheet" or (isinstance(result.payload, dict)
                                    and result.payload.get("pending")):
                 return
-            self._reload()
+            self.reload()
             for tool in tools:
                 refresh = getattr(tool, "refresh", None)
                 if callable(refresh):
@@ -365,7 +367,7 @@ class Session:
              on_text: OnText | None = None) -> Answer:
         """One turn: answer ``text`` (or make the edit it asks for), with the earlier turns."""
         backend = self.agent.backend
-        tools = self._tools()
+        tools = self.make_tools()
         try:
             ctx, informer = self.agent.context(self._workbook, text, tools,
                                                history=self.history_messages())
@@ -394,7 +396,7 @@ class Session:
         if result.error is not None:
             raise ValueError(f"the pending edit could not be applied: {result.error.message}")
         self.pending = None
-        self._reload()
+        self.reload()
         self.turns.append(Turn("", event=f"The user applied the proposed edit (now version "
                                f"{self.version})."))
         return self.version

@@ -7,7 +7,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["inspect", "ask", "chat", "batch", "serve", "eval", "app"]
+COMMANDS = ["inspect", "ask", "chat", "batch", "serve", "eval", "app", "tools", "mcp"]
 
 
 def build_parser() -> argparse.ArgumentParser:
