@@ -186,7 +186,7 @@ class Run:
     def turn_prompt(self) -> str:
         informer = ""
         if self.context.informer_notes:
-            informer = "\n" + self.msg["informer_header"] + self.context.informer_notes + "\n"
+            informer = "\n" + as_data(self.msg["informer_header"] + self.context.informer_notes) + "\n"
         examples = [] if self.mode == "text" else self.retriever.examples(self.question,
                                                                            set(self.tools))
         example_text = ""
@@ -195,7 +195,7 @@ class Run:
         schema = schema_line(self.context.schema)
         return prompts.render("turn.md", view=as_data(self.context.view_text), informer=informer,
                               examples=example_text, question=self.question,
-                              schema=schema[:1500])
+                              schema=as_data(schema[:1500]))
 
     def tool_specs(self) -> list[dict[str, Any]]:
         return [*(t.spec() for t in self.tools.values()), final_answer_spec()]
@@ -446,9 +446,9 @@ class Run:
             return None
         informer = ""
         if self.context.informer_notes:
-            informer = "\n" + self.msg["informer_header"] + self.context.informer_notes + "\n"
+            informer = "\n" + as_data(self.msg["informer_header"] + self.context.informer_notes) + "\n"
         prompt = prompts.render("draft_query.md", view=as_data(self.context.view_text), informer=informer,
-                                schema=schema_line(self.context.schema)[:1500],
+                                schema=as_data(schema_line(self.context.schema)[:1500]),
                                 question=self.question)
         try:
             message = self.call_model(self.backend.llm.bind(stop=TEXT_STOPS),

@@ -19,10 +19,13 @@ from langchain_core.messages import BaseMessage, SystemMessage
 _BREAK = "\u200c"  # zero-width non-joiner: invisible to a reader, splits the token
 _CONTROL = re.compile(
     r"<\|[^<>|\s]{1,48}\|>"  # Qwen/ChatML, Llama 3, Phi: <|im_start|>, <|eot_id|>, <|user|>
-    r"|</?(?:s|start_of_turn|end_of_turn|tool_call|tool_response|tools|think|bos|eos)>"
-    r"|\[/?(?:INST|SYS|TOOL_CALLS|AVAILABLE_TOOLS|TOOL_RESULTS|SYSTEM_PROMPT)\]"
+    r"|<\uff5c[^<>\uff5c\s]{1,64}\uff5c>"  # DeepSeek's full-width bars: <｜User｜>
+    r"|</?(?:s|start_of_turn|end_of_turn|start_of_image|end_of_image|tool_call|tool_response"
+    r"|tools|think|bos|eos|sop|eop|tts_[a-z_]{1,32})>"
+    r"|\[/?(?:INST|SYS|TOOL_CALLS|AVAILABLE_TOOLS|TOOL_RESULTS|TOOL_CONTENT|SYSTEM_PROMPT|THINK"
+    r"|ARGS|CALL_ID|IMG|IMG_BREAK|IMG_END|PREFIX|MIDDLE|SUFFIX)\]"  # Llama 2, Mistral
+    r"|\[[gs]MASK\]"  # GLM
     r"|<<\s*/?SYS\s*>>",
-    re.IGNORECASE,
 )
 _DATA_TAG = re.compile(r"<(/?)data\b", re.IGNORECASE)
 

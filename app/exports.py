@@ -2,7 +2,9 @@
 
 Text that a spreadsheet program would run as a formula when it opens a CSV (``=``, ``+``, ``-``,
 ``@``, a tab or CR, the same after leading blanks, or their full-width forms) gets a leading
-single quote, as table_io's own export does (OWASP's advice). Numbers stay numbers: only text
+single quote, as table_io's own export does (OWASP's advice). Every field is quoted, so a field
+holding another delimiter is never split by a program that guesses another one, and an Excel
+``sep=`` line is honoured when splitting and then dropped. Numbers stay numbers: only text
 is prefixed, and in a raw CSV file a field that is a plain decimal number counts as a number.
 An .xlsx download is the person's own workbook: its formulas are real, and the text the model
 or a person wrote is stored as text cells by the sheet tools (table_io.xlsx_safety.set_untrusted).
@@ -25,6 +27,11 @@ from table_io.xlsx_safety import looks_like_formula as formula_like
 # (-5, +3, -2,5, 1'234.5, 1e-3, -5%): it stays as it is. Letters, brackets, |, ! never pass.
 NUMBER = re.compile(r"[+-]?[\d.,' ]*\d[\d.,' ]*(?:[eE][+-]?\d+)?%?")
 CSV_SUFFIXES = {".csv": ",", ".tsv": "\t"}
+# A formula start right after a character some program may split on (, ; tab |, then blanks or
+# a quote): a program that guesses another delimiter would make it a cell of its own.
+INNER_START = re.compile(
+    r"[,;\t|][\s\"]*(?=[=+\-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\u2212])")
+SEP_LINE = re.compile(r"\ufeff?sep=(.)[ \t]*\r?\n", re.IGNORECASE)
 
 
 def csv_cell(value: Any) -> str:
@@ -35,6 +42,7 @@ def csv_cell(value: Any) -> str:
         if isinstance(value, numbers.Number):  # -5 and 1e-3 stay numbers
             return csv_safe(value)
         value = csv_safe(value)  # dates as ISO text; any other object by its text
+    value = INNER_START.sub(lambda m: m.group(0) + ("'" if m.start() else ""), value)
     return "'" + value if formula_like(value) else value
 
 
@@ -46,7 +54,9 @@ def raw_csv_field(text: str) -> str:
 def csv_rows(rows: Iterable[Sequence[Any]], *, delimiter: str = ",") -> bytes:
     """Rows (the first is the header) as safe UTF-8 CSV."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter)  # \r\n ends rows: a CR in text is quoted
+    # every field quoted: a ';' or '|' inside a field never splits it in a program that guesses
+    # another delimiter; \r\n ends rows, so a CR in text is inside quotes too
+    writer = csv.writer(buffer, delimiter=delimiter, quoting=csv.QUOTE_ALL)
     for row in rows:
         writer.writerow([csv_cell(v) for v in row])
     return buffer.getvalue().encode("utf-8")
@@ -71,14 +81,17 @@ def file_download(path: Path) -> bytes:
 def safe_csv_text(data: bytes, delimiter: str) -> bytes:
     """Re-write a CSV file's fields through raw_csv_field, keeping its bytes' encoding."""
     text = data.decode("utf-8", errors="surrogateescape")
-    if delimiter == ",":
+    declared = SEP_LINE.match(text)
+    if declared:  # Excel's "sep=X" first line: split as Excel will, and drop it
+        delimiter, text = declared.group(1), text[declared.end():]
+    elif delimiter == ",":
         delimiter = _sniff_delimiter(text)
     try:
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     except csv.Error:  # e.g. a field past csv's size limit: split lines plainly instead
         rows = [line.split(delimiter) for line in text.splitlines()]
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter)
+    writer = csv.writer(out, delimiter=delimiter, quoting=csv.QUOTE_ALL)
     for row in rows:
         writer.writerow([raw_csv_field(field) for field in row])
     return out.getvalue().encode("utf-8", errors="surrogateescape")

@@ -17,18 +17,20 @@ import openpyxl
 from openpyxl.cell.cell import Cell
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
-# Full-width = + - @: some locales' spreadsheet programs take them as formula starts too.
-WIDE_TRIGGERS = ("\uff1d", "\uff0b", "\uff0d", "\uff20")
+# Full-width, small and mathematical = + - @: some locales' spreadsheet programs (and their
+# input normalisation) take them as formula starts too.
+WIDE_TRIGGERS = ("\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe66", "\ufe62", "\ufe63", "\u2212")
 TRIGGERS = (*FORMULA_TRIGGERS, *WIDE_TRIGGERS)
 
 
 def looks_like_formula(value: Any) -> bool:
     """True for text a spreadsheet program might run as a formula: a trigger first, or after
-    leading blanks and invisible format characters (BOM, zero-width space ...)."""
+    leading blanks, control characters and invisible format characters (BOM, zero-width space)."""
     if not isinstance(value, str):
         return False
     start = 0
-    while start < len(value) and (value[start].isspace() or unicodedata.category(value[start]) == "Cf"):
+    while start < len(value) and (value[start].isspace()
+                                  or unicodedata.category(value[start]) in ("Cf", "Cc")):
         start += 1
     return value.startswith(TRIGGERS) or value.startswith(TRIGGERS, start)
 

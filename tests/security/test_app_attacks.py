@@ -413,12 +413,36 @@ def test_frame_csv_neutralises_any_text_and_keeps_numbers(rows: list[tuple[str, 
         assert float(out_number) == float(number)  # numbers, negative ones too, stay numbers
 
 
+@pytest.mark.parametrize(("name", "text"), [
+    # Excel splits on the declared '|', not on the commas the sniffer would pick
+    ("declared.csv", "sep=|\nann,1|=1+1|2\nbob|@SUM(1)|3\n"),
+    # a ';' file whose fields hold commas: a comma-locale program splits them again
+    ("semicolon.csv", "a;b;c\nx,=HYPERLINK(A1),y;2;3\nz;w,-cmd|' /C calc'!A0;1\n"),
+    # a tab file whose fields hold ';' and '|'
+    ("tabs.tsv", "a\tb\nx;=1+1\t2\ny|@A1\t3\n"),
+])
+def test_a_raw_csv_is_safe_whatever_delimiter_the_opening_program_guesses(
+        tmp_path: Path, name: str, text: str) -> None:
+    (tmp_path / name).write_text(text)
+    data = file_download(tmp_path / name).decode()
+    assert not data.lower().startswith("sep=")
+    for delimiter in (",", ";", "\t", "|"):  # however a program splits it, no field is live
+        rows = list(csv.reader(io.StringIO(data, newline=""), delimiter=delimiter))
+        assert_safe(rows)
+
+
+def test_look_alike_and_hidden_formula_starts_are_neutralised() -> None:
+    for text in ("\x00=1+1", "\ufe66HYPERLINK(A1)", "\u2212cmd|' /C calc'!A0", "\x07@SUM(A1)",
+                 "\ufe62A1", "\ufe63A1"):
+        assert csv_cell(text) == "'" + text
+
+
 def test_raw_csv_downloads_keep_numbers_and_other_formats_untouched(tmp_path: Path) -> None:
     (tmp_path / "a.tsv").write_text("x\ty\n-5\t=1+2\n+3\t@A1\n-\t1e-3\n")
     assert file_download(tmp_path / "a.tsv").decode().split("\r\n")[:-1] == [
-        "x\ty", "-5\t'=1+2", "+3\t'@A1", "'-\t1e-3"]
+        '"x"\t"y"', '"-5"\t"\'=1+2"', '"+3"\t"\'@A1"', '"\'-"\t"1e-3"']
     (tmp_path / "b.csv").write_text("a;b\n=1;-2,5\n")
-    assert file_download(tmp_path / "b.csv").decode().split("\r\n")[:-1] == ["a;b", "'=1;-2,5"]
+    assert file_download(tmp_path / "b.csv").decode().split("\r\n")[:-1] == ['"a";"b"', '"\'=1";"-2,5"']
     (tmp_path / "c.xlsx").write_bytes(EXAMPLE_WORKBOOK.read_bytes())
     assert file_download(tmp_path / "c.xlsx") == EXAMPLE_WORKBOOK.read_bytes()
     assert csv_cell(-5) == "-5" and csv_cell(-0.5) == "-0.5" and csv_cell(None) == ""

@@ -232,6 +232,12 @@ def test_another_tools_tables_are_out_of_reach(tool):
     "open('/dev/fill', 'wb').write(b'x' * 4096)",
     "open('/opt/sandbox/fill', 'wb').write(b'x' * 4096)",
     "open('/tables/fill', 'wb').write(b'x' * 4096)",
+    # tmpfs keeps extended attributes in kernel memory that its size= does not count
+    "import os\nopen('/scratch/x', 'w').close()\nos.setxattr('/scratch/x', 'user.a', b'x' * 60000)",
+    "import os\nfd = os.open('/tmp/y', os.O_CREAT | os.O_WRONLY)\nos.setxattr(fd, 'user.a', b'x' * 60000)",
+    # inotify instances count against a per-user quota every sandbox shares
+    "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+    "fd = libc.inotify_init1(0)\nassert fd >= 0, ctypes.get_errno()",
 ])
 def test_memory_outside_the_limits_is_refused(tool, code):
     result = run(tool, code)

@@ -11,9 +11,10 @@ With no second process, a fork bomb is a no-op and the memory bound is one RLIMI
 - memory that RLIMIT_AS does not count and that outlives a call (``memfd_create``,
   ``memfd_secret``, System V shared memory, semaphores and message queues, POSIX message
   queues, kernel keys), new namespaces and mounts (``unshare``, ``setns``, ``mount``, the new
-  mount API: an unlimited tmpfs in a nested namespace), and kernel interfaces the code has no
-  use for (``ptrace``, ``process_vm_*``, ``io_uring``, ``userfaultfd``, ``bpf``,
-  ``perf_event_open``): EPERM;
+  mount API: an unlimited tmpfs in a nested namespace), extended attributes (tmpfs keeps them
+  in kernel memory outside its ``size=``), inotify and fanotify instances (a per-user quota that
+  every sandbox shares), and kernel interfaces the code has no use for (``ptrace``,
+  ``process_vm_*``, ``io_uring``, ``userfaultfd``, ``bpf``, ``perf_event_open``): EPERM;
 - everything else: allowed.
 
 Only x86-64 and aarch64 are known; elsewhere ``build()`` returns None and the sandbox relies on
@@ -39,8 +40,8 @@ _OFFSET_NR, _OFFSET_ARCH, _OFFSET_ARG0 = 0, 4, 16
 
 # Numbers shared by both architectures (the unified table from 5.1 on): io_uring_setup,
 # io_uring_enter, io_uring_register, open_tree, move_mount, fsopen, fsconfig, fsmount, fspick,
-# mount_setattr, memfd_secret.
-_COMMON_DENIED = (425, 426, 427, 428, 429, 430, 431, 432, 433, 442, 447)
+# mount_setattr, memfd_secret, setxattrat.
+_COMMON_DENIED = (425, 426, 427, 428, 429, 430, 431, 432, 433, 442, 447, 463)
 # machine -> (AUDIT_ARCH value, clone, clone3, refused calls)
 _ARCHES = {
     "x86_64": (0xC000003E, 56, 435, (
@@ -51,6 +52,8 @@ _ARCHES = {
         248, 249, 250,  # add_key, request_key, keyctl
         272, 308, 165, 166, 155, 161,  # unshare, setns, mount, umount2, pivot_root, chroot
         101, 310, 311, 323, 321, 298,  # ptrace, process_vm_readv/writev, userfaultfd, bpf, perf
+        188, 189, 190,  # setxattr, lsetxattr, fsetxattr: tmpfs xattrs are not counted by size=
+        253, 294, 300,  # inotify_init, inotify_init1, fanotify_init: per-user kernel quotas
         *_COMMON_DENIED)),
     "aarch64": (0xC00000B7, 220, 435, (
         279,  # memfd_create
@@ -59,6 +62,8 @@ _ARCHES = {
         217, 218, 219,  # add_key, request_key, keyctl
         97, 268, 40, 39, 41, 51,  # unshare, setns, mount, umount2, pivot_root, chroot
         117, 270, 271, 282, 280, 241,  # ptrace, process_vm_readv/writev, userfaultfd, bpf, perf
+        5, 6, 7,  # setxattr, lsetxattr, fsetxattr
+        26, 262,  # inotify_init1, fanotify_init
         *_COMMON_DENIED)),
 }
 
