@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import duckdb
 import pandas as pd
 
+from table_io.errors import CorruptFileError, LimitExceededError
+
 if TYPE_CHECKING:
     from table_io.model import Table
 
@@ -85,13 +87,21 @@ def connect(
 def _load(con: duckdb.DuckDBPyConnection, table: Table) -> None:
     target = quote_ident(table.name)
     source = table.duckdb_source
-    if source is not None:
+    if source is not None:  # a big CSV/Parquet file DuckDB reads itself, under its memory limit
         path = quote_literal(str(source))
-        if str(source).lower().endswith(".parquet"):
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM read_parquet({path})")
-        else:
-            options = table.meta.get("duckdb_csv_options", "")
-            con.execute(f"CREATE TABLE {target} AS SELECT * FROM read_csv({path}{options})")
+        reader = "read_parquet" if str(source).lower().endswith(".parquet") else "read_csv"
+        options = "" if reader == "read_parquet" else table.meta.get("duckdb_csv_options", "")
+        try:
+            con.execute(f"CREATE TABLE {target} AS SELECT * FROM {reader}({path}{options})")
+        except duckdb.OutOfMemoryException as exc:
+            raise LimitExceededError(
+                f"table {table.name!r} does not fit the SQL engine's memory limit "
+                f"(TABLEPILOT_SQL_MEMORY_LIMIT): {str(exc).splitlines()[0][:200]}",
+                source=Path(str(source)).name) from None
+        except duckdb.Error as exc:
+            raise CorruptFileError(f"table {table.name!r} cannot be loaded: "
+                                   f"{str(exc).splitlines()[0][:200]}",
+                                   source=Path(str(source)).name) from None
         return
     try:
         _load_frame(con, target, table.frame)

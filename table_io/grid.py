@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import python_calamine as pc
 
-from table_io.errors import CorruptFileError, PasswordProtectedError
+from table_io.errors import CorruptFileError, LimitExceededError, PasswordProtectedError
 from table_io.limits import Limits
 from table_io.safety import check_cells, check_zip
 from table_io.sources import Source
@@ -57,6 +57,10 @@ def read_grids(src: Source, limits: Limits) -> tuple[list[SheetGrid], list[str]]
     grids: list[SheetGrid] = []
     uncached: dict[str, list[tuple[int, int]]] = {}
     sheets: list[tuple[Any, Any]] = []
+    if len(book.sheets_metadata) > limits.max_sheets:  # each sheet costs setup, whatever its size
+        raise LimitExceededError(
+            f"has {len(book.sheets_metadata):,} sheets, over the {limits.max_sheets:,} sheet limit "
+            "(raise it with TABLEPILOT_MAX_SHEETS)", source=src.name)
     try:
         for meta in book.sheets_metadata:
             if str(meta.typ).rsplit(".", 1)[-1] == "WorkSheet":

@@ -26,6 +26,7 @@ class Limits:
     max_cells: int = _env_int("TABLEPILOT_MAX_CELLS", 50_000_000)
     # CSV and Parquet have no format limit on columns (Excel stops at 16,384)
     max_columns: int = _env_int("TABLEPILOT_MAX_COLUMNS", 100_000)
+    max_sheets: int = _env_int("TABLEPILOT_MAX_SHEETS", 500)
     max_zip_entries: int = 10_000
     max_uncompressed_bytes: int = _env_int("TABLEPILOT_MAX_UNCOMPRESSED_BYTES", 2 * 1024**3)
     max_compression_ratio: float = 200.0

@@ -295,6 +295,12 @@ def check_tree(tree: exp.Expression, catalog: Catalog) -> list[str]:
                          hint="use a plain SELECT (also inside WITH ... AS (...))")
         if isinstance(node, exp.CTE) and not isinstance(node.this, exp.Query):
             raise refuse("refused: every WITH part must be a SELECT")
+        if isinstance(node, exp.Lambda | exp.Comprehension):
+            # a lambda or comprehension multiplies what its body builds by the list's length,
+            # inside list code that neither DuckDB's memory limit nor its interrupt reaches
+            raise refuse("refused: lambda functions and list comprehensions are not allowed",
+                         hint="work on rows instead: UNNEST a list, then WHERE / GROUP BY / "
+                              "string_agg over the rows")
         if isinstance(node, exp.Func) and not isinstance(node, exp.Unnest):
             name = _function_name(node)
             if name.startswith(FORBIDDEN_FUNCTION_PREFIXES) and not _is_harmless(name):

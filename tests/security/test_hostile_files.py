@@ -511,3 +511,15 @@ def test_a_relative_path_opens_in_the_isolated_reader_whatever_its_working_folde
     book = open_workbook("relative.xlsx", limits=Limits(isolate=True))
     assert book.tables[0].columns == ["name", "value"] and isolate.last_report is not None
     assert isolate.last_report.outcome == "ok"
+
+
+def test_a_workbook_of_many_sheets_is_refused_before_any_sheet_is_read(tmp_path: Path) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for i in range(6):
+        wb.create_sheet(f"s{i}").append(["a", "b"])
+    wb.save(tmp_path / "many.xlsx")
+    with pytest.raises(LimitExceededError, match="7 sheets, over the 5 sheet limit"):
+        open_workbook(tmp_path / "many.xlsx", limits=Limits(max_sheets=5))
+    assert len(open_workbook(tmp_path / "many.xlsx").sheets) == 7

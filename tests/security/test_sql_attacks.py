@@ -117,6 +117,15 @@ GENERATORS = [
     "SELECT length(replace(replace(replace(repeat('a',1000),'a',repeat('b',1000)),'b',repeat('c',1000)),'c','dd'))",
     "SELECT length(regexp_replace(repeat('a',100000),'a',repeat('b',10000),'g'))",
     "SELECT length(regexp_replace(repeat('a', 5000000), '(a)', '\\1\\1\\1', 'g'))",
+    # lambdas and comprehensions multiply their body by the list's length, out of reach of the
+    # memory limit and the interrupt
+    "SELECT len(flatten(list_transform(range(999999), x -> range(999999))))",
+    "SELECT len([repeat('x', 999999) for x in range(999999)])",
+    "SELECT length(list_aggr(list_transform(range(999999), x -> repeat('x', 999999)), 'string_agg', ''))",
+    "SELECT list_reduce(range(40), (acc, x) -> acc || acc, 'x')",
+    "SELECT map_from_entries(list_transform(range(999999), x -> {'k': x, 'v': repeat('v', 999999)}))::VARCHAR",
+    "SELECT len(list_filter(range(999999), x -> len(range(x)) > 0))",
+    "SELECT len(apply(range(999999), x -> repeat('y', 999999)))",
 ]
 
 BLOWUPS = [
@@ -251,3 +260,31 @@ def test_generated_oversized_calls_are_refused_by_the_guard(template: str, spell
         else "SELECT " + template.format(n=n)
     with pytest.raises(ToolFailure):
         guard(query, Catalog({"t": ["qty"]}))
+
+
+_BIG_CSV = r"""
+import sys
+from pathlib import Path
+from table_io import Limits, TableIOError, open_workbook
+from tools.sql import SqlTool
+path = Path(sys.argv[1])
+with path.open("w") as fh:
+    fh.write(",".join(f"c{i}" for i in range(400)) + "\n")
+    row = ",".join("x" * 20 for _ in range(400)) + "\n"
+    fh.writelines(row for _ in range(3000))
+workbook = open_workbook(path, limits=Limits(direct_load_bytes=1024 * 1024))  # DuckDB reads it
+try:
+    SqlTool(workbook)
+except TableIOError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_a_directly_loaded_file_over_the_sql_memory_limit_is_a_clean_error(tmp_path) -> None:
+    import os
+
+    env = {**os.environ, "TABLEPILOT_SQL_MEMORY_LIMIT": "16MB"}
+    done = subprocess.run([sys.executable, "-c", _BIG_CSV, str(tmp_path / "wide.csv")], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "refused: wide.csv: table 'wide' does not fit the SQL engine's memory limit" in done.stdout
