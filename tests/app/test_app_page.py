@@ -6,6 +6,7 @@ table detection, DuckDB and the versions are real.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import socket
@@ -175,9 +176,9 @@ def test_an_edit_is_reviewed_applied_undone_and_downloaded(
 
     state = at.session_state["tablepilot"]
     assert state.upload_path.read_bytes() == original  # the upload is never changed
-    csv = downloads["regions.csv"].decode().splitlines()  # the table as it is now
-    assert csv[0] == "Region,Manager,Q1,Q2,Q3,Q4,Target,Year"
-    assert csv[1].startswith("North,") and csv[1].endswith(",1403600")
+    rows = list(csv.reader(io.StringIO(downloads["regions.csv"].decode())))  # the table as it is now
+    assert rows[0] == ["Region", "Manager", "Q1", "Q2", "Q3", "Q4", "Target", "Year"]
+    assert rows[1][0] == "North" and rows[1][-1] == "1403600"
 
 
 def pending_diff(at: AppTest) -> Any:
