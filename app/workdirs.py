@@ -125,7 +125,7 @@ LEGACY = re.compile(r"tablepilot-app-(?!\d+$)\w+")  # mkdtemp folders of earlier
 def sweep_legacy(tmp: Path | None = None, *, ttl_s: float | None = None,
                  now: float | None = None) -> list[Path]:
     """Remove the per-session folders earlier versions made straight in the temp folder
-    (tablepilot-app-XXXXXXXX), ours only, once nothing in them changed for longer than ttl_s."""
+    (tablepilot-app- and eight random characters), ours only, once nothing in them changed for longer than ttl_s."""
     tmp = tmp or Path(tempfile.gettempdir())
     ttl_s = session_ttl_s() if ttl_s is None else ttl_s
     cutoff = (time.time() if now is None else now) - ttl_s

@@ -108,7 +108,7 @@ def stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo, display: str) -> Ite
     except NotImplementedError as exc:
         raise CorruptFileError(f"part {info.filename} uses an unsupported compression ({exc})",
                                source=display) from None
-    except Exception as exc:  # zipfile.BadZipFile, zlib.error, EOFError, CRC mismatch ...
+    except Exception as exc:  # zipfile.BadZipFile (a CRC mismatch too), zlib.error, EOFError
         raise CorruptFileError(
             f"part {info.filename} is damaged or truncated ({type(exc).__name__}: {exc})",
             source=display,

@@ -154,7 +154,7 @@ def _sniff_zip(data: bytes, display: str) -> str:
             if "mimetype" in names:  # read 100 bytes, never the whole (maybe bombed) entry
                 with zf.open("mimetype") as fh:
                     mimetype = fh.read(100)
-    except Exception as exc:  # BadZipFile, zlib.error, EOFError, NotImplementedError ...
+    except Exception as exc:  # BadZipFile, zlib.error, EOFError, an unsupported compression
         raise CorruptFileError(
             f"is a damaged or truncated zip container ({exc})", source=display
         ) from None

@@ -45,3 +45,22 @@ def _block_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for var in ("TABLEPILOT_BASE_URL", "TABLEPILOT_MODEL", "TABLEPILOT_API_KEY", "OPENAI_API_KEY"):
         monkeypatch.delenv(var, raising=False)
     yield
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The bytes Streamlit was given for each download button, by download file name (the app's
+    tests: tests/app and tests/security)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    seen: dict[str, bytes] = {}
+    real = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self: Any, path_or_data: Any, mimetype: str, kind: Any,
+               filename: str | None = None) -> str:
+        if filename and isinstance(path_or_data, bytes):
+            seen[filename] = path_or_data
+        return real(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return seen

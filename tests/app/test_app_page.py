@@ -15,7 +15,6 @@ from typing import Any
 
 import openpyxl
 import pytest
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from app.state import EXAMPLE_WORKBOOK, EXAMPLES, MODEL_ENV
@@ -33,22 +32,6 @@ SCRIPT = EXAMPLES / "scripted_demo.json"  # the model's turns for QUESTION, then
 def script(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(MODEL_ENV, f"scripted:{SCRIPT}")
     return SCRIPT
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """The bytes Streamlit was given for each download button, by download file name."""
-    seen: dict[str, bytes] = {}
-    real = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self: Any, path_or_data: Any, mimetype: str, kind: Any,
-               filename: str | None = None) -> str:
-        if filename and isinstance(path_or_data, bytes):
-            seen[filename] = path_or_data
-        return real(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return seen
 
 
 def start() -> AppTest:

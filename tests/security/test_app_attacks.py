@@ -26,7 +26,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from app import guard, workdirs
@@ -133,22 +132,6 @@ def server_env(monkeypatch: pytest.MonkeyPatch, url: str, *, lock: bool = False)
 def scripted(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bundled scripted model answers (no local model is started)."""
     monkeypatch.setenv(MODEL_ENV, f"scripted:{EXAMPLES / 'scripted_demo.json'}")
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """The bytes Streamlit was given for each download button, by download file name."""
-    seen: dict[str, bytes] = {}
-    real = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self: Any, path_or_data: Any, mimetype: str, kind: Any,
-               filename: str | None = None) -> str:
-        if filename and isinstance(path_or_data, bytes):
-            seen[filename] = path_or_data
-        return real(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return seen
 
 
 def start(**secrets: Any) -> AppTest:
