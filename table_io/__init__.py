@@ -1,5 +1,6 @@
 """Read and write workbooks, find the tables in a sheet, type the cells, the DuckDB catalog."""
 
+from table_io.catalog import connect
 from table_io.errors import (
     CorruptFileError,
     EmptyWorkbookError,
@@ -15,6 +16,7 @@ from table_io.errors import (
 from table_io.limits import Limits
 from table_io.model import Sheet, Table, Workbook
 from table_io.open import open_workbook
+from table_io.overrides import with_override
 
 __all__ = [
     "CorruptFileError",
@@ -31,5 +33,7 @@ __all__ = [
     "UnsupportedFormatError",
     "VersionError",
     "Workbook",
+    "connect",
     "open_workbook",
+    "with_override",
 ]

@@ -22,6 +22,7 @@ import duckdb
 import pandas as pd
 
 from table_io.errors import CorruptFileError, LimitExceededError
+from table_io.quoting import quote_ident  # re-exported: agent/informer.py imports it here
 
 if TYPE_CHECKING:
     from table_io.model import Table
@@ -45,10 +46,6 @@ THREADS = int(_THREADS) if _THREADS.isdigit() and int(_THREADS) > 0 else 2
 MAX_TEMP_SIZE = os.environ.get("TABLEPILOT_SQL_MAX_TEMP_SIZE") or "2GB"
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def quote_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -62,7 +59,11 @@ def connect(
     temp_dir: str | Path | None = None,
     max_temp_size: str = MAX_TEMP_SIZE,
 ) -> duckdb.DuckDBPyConnection:
-    """A locked-down in-memory connection with every table loaded under ``table.name``."""
+    """A locked-down in-memory connection with every table loaded under ``table.name``.
+
+    ``tables``: a Workbook (it iterates over its tables) or any tables:
+    ``connect(workbook)``, ``connect([workbook.table("sales")])``.
+    """
     con = duckdb.connect(
         ":memory:",
         config={**LOCKED_SETTINGS, "threads": int(threads), "memory_limit": memory_limit},

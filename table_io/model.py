@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from table_io.errors import TableNotFoundError
-
-if TYPE_CHECKING:
-    import duckdb
+from table_io.quoting import quote_sheet  # re-exported: importers use table_io.model
 
 
 def column_letter(index: int) -> str:
@@ -88,14 +86,12 @@ class Table:
         return f"{self.name} ({self.sheet}!{self.range}, {self.n_rows} rows x {len(self.columns)} cols)"
 
 
-def quote_sheet(name: str) -> str:
-    if name.replace("_", "").isalnum():
-        return name
-    return "'" + name.replace("'", "''") + "'"
-
-
 @dataclass
 class Workbook:
+    """Plain data: what was read. Its verbs live with their code, so model.py imports no module
+    that imports it back: ``table_io.connect(workbook)`` (catalog.py) gives the DuckDB catalog,
+    ``table_io.with_override(workbook, ...)`` (overrides.py) re-cuts a table."""
+
     source: str  # display name: the file name, or "<dataframe>"
     format: str  # xlsx, xlsm, xls, ods, csv, tsv, parquet, dataframe
     sheets: list[Sheet]
@@ -121,34 +117,3 @@ class Workbook:
                 return s
         names = ", ".join(s.name for s in self.sheets) or "none"
         raise TableNotFoundError(f"no sheet named {name!r}; sheets: {names}", source=self.source)
-
-    def with_override(
-        self,
-        table: str,
-        *,
-        range: str | None = None,
-        header_rows: int | list[int] | None = None,
-        name: str | None = None,
-    ) -> Workbook:
-        """A new Workbook where ``table`` is cut again as told.
-
-        ``table`` is a table name, a sheet name, or ``"Sheet!A3:F20"``; ``range`` is an A1 range
-        on that sheet (``"A3:F20"``), ``header_rows`` how many rows of it form the header (or
-        their sheet row numbers), ``name`` a new table name. See table_io.overrides.
-        """
-        from table_io.overrides import apply_overrides
-
-        spec: dict[str, Any] = {}
-        if range is not None:
-            spec["range"] = range
-        if header_rows is not None:
-            spec["header_rows"] = header_rows
-        if name is not None:
-            spec["name"] = name
-        return apply_overrides(self, {table: spec})
-
-    def connect(self, **settings: Any) -> duckdb.DuckDBPyConnection:
-        """An in-process DuckDB connection with every table registered under its name, locked down."""
-        from table_io.catalog import connect
-
-        return connect(self.tables, **settings)

@@ -23,6 +23,7 @@ from table_io.grid import SheetGrid, read_grids
 from table_io.limits import DEFAULT_LIMITS, Limits
 from table_io.model import Sheet, Table, Workbook, column_letter
 from table_io.naming import clean_column_names, sql_identifier, unique
+from table_io.overrides import apply_overrides
 from table_io.parquet_read import read_parquet_table
 from table_io.sources import Source, resolve
 from table_io.tables import build_table
@@ -55,8 +56,6 @@ def open_workbook(
     else:
         workbook = _from_file(source, name, limits or DEFAULT_LIMITS)
     if overrides:
-        from table_io.overrides import apply_overrides
-
         workbook = apply_overrides(workbook, overrides)
     return workbook
 

@@ -1,7 +1,7 @@
 """Let a person correct what detection found: a table's range and header rows.
 
 ``open_workbook(path, overrides={KEY: {"range": "A3:F20", "header_rows": 2, "name": "sales"}})``
-or ``workbook.with_override(KEY, range=..., header_rows=..., name=...)``. KEY is a table name
+or ``with_override(workbook, KEY, range=..., header_rows=..., name=...)``. KEY is a table name
 (``sales``), a sheet name (``Sales``) or a sheet and range (``Sales!A3:F20``). Every setting is
 optional: without ``range`` the table keeps its range (a sheet's whole used area for a sheet
 key); without ``header_rows`` the header is detected inside the range. ``header_rows`` is a
@@ -21,6 +21,7 @@ from table_io.detect import SheetDetector, TableSpec, nonempty_mask
 from table_io.errors import TableIOError, TableNotFoundError
 from table_io.model import Table, Workbook, column_index
 from table_io.naming import sql_identifier, unique
+from table_io.tables import build_table
 
 _RANGE = re.compile(r"^\$?([A-Za-z]{1,3})\$?(\d+):\$?([A-Za-z]{1,3})\$?(\d+)$")
 
@@ -40,9 +41,32 @@ def parse_range(text: str, source: str) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def apply_overrides(workbook: Workbook, overrides: dict[str, dict[str, Any]]) -> Workbook:
-    from table_io.tables import build_table
+def with_override(
+    workbook: Workbook,
+    table: str,
+    *,
+    range: str | None = None,
+    header_rows: int | list[int] | None = None,
+    name: str | None = None,
+) -> Workbook:
+    """A new Workbook where ``table`` is cut again as told; ``workbook`` is left as it was.
 
+    ``table`` is a table name, a sheet name, or ``"Sheet!A3:F20"``; ``range`` is an A1 range
+    on that sheet (``"A3:F20"``), ``header_rows`` how many rows of it form the header (or
+    their sheet row numbers), ``name`` a new table name.
+    """
+    spec: dict[str, Any] = {}
+    if range is not None:
+        spec["range"] = range
+    if header_rows is not None:
+        spec["header_rows"] = header_rows
+    if name is not None:
+        spec["name"] = name
+    return apply_overrides(workbook, {table: spec})
+
+
+def apply_overrides(workbook: Workbook, overrides: dict[str, dict[str, Any]]) -> Workbook:
+    """A new Workbook with each table or sheet KEY of ``overrides`` cut again by its settings."""
     tables = list(workbook.tables)
     sheets = [dataclasses.replace(s, table_names=list(s.table_names)) for s in workbook.sheets]
     for key, settings in overrides.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from table_io import Limits, open_workbook
+from table_io import Limits, connect, open_workbook
 
 
 def write(tmp_path, name: str, data: bytes):
@@ -71,7 +71,7 @@ def test_huge_csv_goes_straight_to_duckdb(tmp_path):
     assert t.duckdb_source == path.resolve() or t.duckdb_source == path
     assert len(t.frame) == 100 and t.n_rows == 5000
     assert any("DuckDB" in w for w in book.warnings)
-    con = book.connect()
+    con = connect(book)
     assert con.execute("SELECT count(*), max(id) FROM big").fetchone() == (5000, 4999)
     assert con.execute("SELECT name FROM big WHERE id = 7").fetchone() == ("item 7",)
 
@@ -79,7 +79,7 @@ def test_huge_csv_goes_straight_to_duckdb(tmp_path):
 def test_huge_csv_from_bytes(tmp_path):
     data = ("a,b\n" + "".join(f"{i},{i}\n" for i in range(3000))).encode()
     book = open_workbook(data, name="up.csv", limits=Limits(direct_load_bytes=1000))
-    assert book.connect().execute("SELECT sum(a) FROM up").fetchone() == (sum(range(3000)),)
+    assert connect(book).execute("SELECT sum(a) FROM up").fetchone() == (sum(range(3000)),)
 
 
 def test_parquet_small_and_direct(tmp_path):
@@ -91,9 +91,9 @@ def test_parquet_small_and_direct(tmp_path):
     big = open_workbook(path, limits=Limits(direct_load_bytes=1, head_sample_rows=50))
     t = big.tables[0]
     assert len(t.frame) == 50 and t.n_rows == 300 and t.duckdb_source is not None
-    assert big.connect().execute("SELECT count(*) FROM p").fetchone() == (300,)
+    assert connect(big).execute("SELECT count(*) FROM p").fetchone() == (300,)
     from_bytes = open_workbook(path.read_bytes(), name="p.parquet", limits=Limits(direct_load_bytes=1))
-    assert from_bytes.connect().execute("SELECT max(k) FROM p").fetchone() == (299,)
+    assert connect(from_bytes).execute("SELECT max(k) FROM p").fetchone() == (299,)
 
 
 def test_csv_title_and_note_lines(tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from openpyxl.styles import Alignment
 from sheet_helpers import fill, only_table
 
-from table_io import Limits, open_workbook
+from table_io import Limits, connect, open_workbook
 
 
 def save(wb: openpyxl.Workbook, tmp_path: Path, name: str = "book.xlsx") -> Path:
@@ -296,7 +296,7 @@ def test_workbook_connect_registers_every_table(tmp_path):
     two = wb.create_sheet("Two")
     fill(two, "A1", [["k"], ["a"], ["b"], ["c"]])
     book = open_workbook(save(wb, tmp_path))
-    con = book.connect()
+    con = connect(book)
     assert con.execute('SELECT sum("Revenue Q1") FROM one').fetchone() == (12,)
     assert con.execute("SELECT count(*) FROM two").fetchone() == (3,)
 
@@ -362,7 +362,7 @@ def test_the_source_file_is_never_written(tmp_path):
     fill(wb.active, "A1", [["a", "b"], [1, "=A2*2"]])
     path = save(wb, tmp_path)
     before = (path.read_bytes(), path.stat().st_mtime_ns)
-    open_workbook(path).connect().close()
+    connect(open_workbook(path)).close()
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before
 
 

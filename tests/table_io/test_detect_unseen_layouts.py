@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sheet_helpers import fill, only_table
 
-from table_io import EmptyWorkbookError, Workbook, open_workbook
+from table_io import EmptyWorkbookError, Workbook, connect, open_workbook
 
 
 def book_of(tmp_path: Path, rows: list[list[object]], top_left: str = "A1", setup=None) -> Workbook:
@@ -157,7 +157,7 @@ def test_unicode_emoji_and_duplicate_headers(tmp_path):
     t = only_table(book)
     assert t.columns == ["Ville 🏙️", "Température °C", "人口", "人口_2"]
     assert t.frame["人口"].tolist() == [2100000, 14000000]
-    with book.connect() as con:
+    with connect(book) as con:
         assert con.execute('SELECT sum("人口"), sum("人口_2") FROM sheet').fetchone() == (16100000, 3)
 
 
@@ -186,7 +186,7 @@ def test_hidden_first_sheet_and_a_sheet_name_with_spaces_and_quotes(tmp_path):
     assert [(s.name, s.hidden) for s in book.sheets] == [("Hidden", True), ("My 'Quoted' Sheet", False)]
     t = book.table("my_quoted_sheet")
     assert t.frame["y"].tolist() == [2, 4] and t.cell(0, "y") == "'My ''Quoted'' Sheet'!B2"
-    with book.connect() as con:
+    with connect(book) as con:
         assert con.execute("SELECT sum(y) FROM my_quoted_sheet").fetchone() == (6,)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from table_io import TableIOError, TableNotFoundError, open_workbook
+from table_io import TableIOError, TableNotFoundError, open_workbook, with_override
 
 
 @pytest.fixture()
@@ -31,7 +31,7 @@ def test_override_range_by_table_name(book_path):
 
 
 def test_override_header_rows_zero_names_columns(book_path):
-    book = open_workbook(book_path).with_override("sales", header_rows=0)
+    book = with_override(open_workbook(book_path), "sales", header_rows=0)
     t = book.table("sales")
     assert t.columns == ["col_1", "col_2"] and len(t.frame) == 5
     assert t.header_rows == []
@@ -45,7 +45,7 @@ def test_override_with_sheet_and_range_key_and_new_name(book_path):
 
 
 def test_override_by_sheet_name_with_two_header_rows(book_path):
-    book = open_workbook(book_path).with_override("Sales", range="A1:B5", header_rows=2)
+    book = with_override(open_workbook(book_path), "Sales", range="A1:B5", header_rows=2)
     t = book.tables[0]
     assert t.header_rows == [1, 2] and t.columns == ["Region north", "Units 5"]
     assert len(book.tables) == 2  # the Raw table is untouched
@@ -54,18 +54,18 @@ def test_override_by_sheet_name_with_two_header_rows(book_path):
 def test_with_override_leaves_the_original_alone(book_path):
     book = open_workbook(book_path)
     before = book.table("sales").range
-    book.with_override("sales", range="A1:B2")
+    with_override(book, "sales", range="A1:B2")
     assert book.table("sales").range == before
 
 
 def test_bad_overrides(book_path):
     book = open_workbook(book_path)
     with pytest.raises(TableNotFoundError, match="nope"):
-        book.with_override("nope", range="A1:B2")
+        with_override(book, "nope", range="A1:B2")
     with pytest.raises(TableIOError, match="A1 range"):
-        book.with_override("sales", range="first ten rows")
+        with_override(book, "sales", range="first ten rows")
     with pytest.raises(TableIOError, match="does not fit"):
-        book.with_override("sales", range="A1:B2", header_rows=5)
+        with_override(book, "sales", range="A1:B2", header_rows=5)
 
 
 def test_header_rows_as_sheet_row_numbers_move_the_top(book_path):
