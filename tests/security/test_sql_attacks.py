@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tools.base import ToolFailure
-from tools.sql_guard import Catalog, guard
+from tools.sql.guard import Catalog, guard
 
 TIMEOUT_S = 2.0
 # DuckDB reserves much more address space than it touches: the cap only keeps a runaway query

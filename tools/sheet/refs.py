@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils import column_index_from_string, get_column_letter
 
+from table_io.quoting import quote_sheet  # re-exported: tools/sheet imports it here
+
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
 
@@ -61,12 +63,6 @@ def split_sheet(ref: str) -> tuple[str | None, str]:
     if sheet.startswith("'") and sheet.endswith("'"):
         sheet = sheet[1:-1].replace("''", "'")
     return sheet, cells
-
-
-def quote_sheet(name: str) -> str:
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) and not re.fullmatch(r"[A-Za-z]{1,3}[0-9]+", name):
-        return name
-    return "'" + name.replace("'", "''") + "'"
 
 
 def parse_box(text: str, *, max_row: int = MAX_ROW, max_col: int = MAX_COL) -> Box | None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from table_io.model import Table, quote_sheet
+from table_io.model import Table
+from table_io.quoting import sheet_label
 from tools.tap.formats import format_value
 from tools.tap.sampling import Match, TextColumn, is_text, text_index
 
@@ -96,7 +97,7 @@ def _summarize_column(name: str, series: pd.Series, text: TextColumn | None) -> 
 
 
 def provenance_line(table: Table, shown_columns: int) -> str:
-    sheet = quote_sheet(table.sheet)
+    sheet = sheet_label(table.sheet)  # prose: the model reads it; nothing parses it
     cols = len(table.columns)
     col_note = f"{cols} columns" if shown_columns >= cols else f"{cols} columns ({shown_columns} shown)"
     title = f' titled "{table.title}"' if table.title else ""

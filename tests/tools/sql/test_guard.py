@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tools.base import ToolFailure
-from tools.sql_guard import Catalog, guard, quote_bare_columns
+from tools.sql.guard import Catalog, guard
+from tools.sql.repairs import RepairContext, apply, quote_bare_columns
 
 CATALOG = Catalog({"sales": ["City", "Revenue Q1", "year"], "people": ["name", "age"]})
 
@@ -111,10 +112,11 @@ def test_cte_names_are_not_tables_outside_their_query() -> None:
     assert guard("WITH df AS (SELECT 1 AS x) SELECT x FROM df", CATALOG).tables == []
 
 
-def test_bare_multiword_column_is_quoted() -> None:
-    result = guard("SELECT City, Revenue Q1 FROM sales WHERE revenue  q1 > 2", CATALOG)
-    assert result.sql.count('"Revenue Q1"') == 2
-    assert result.notes
+def test_bare_multiword_column_is_quoted_by_the_repairs_then_passes() -> None:
+    text, fired = apply("SELECT City, Revenue Q1 FROM sales WHERE revenue  q1 > 2",
+                        RepairContext(CATALOG))
+    assert guard(text, CATALOG).sql.count('"Revenue Q1"') == 2
+    assert [repair_id for repair_id, _ in fired] == ["quote-bare-columns"]
 
 
 def test_quoting_leaves_strings_alone() -> None:

@@ -16,7 +16,7 @@ interrupt can act. So the guard bounds every such call before the query runs:
 * a count DuckDB could fold but this module cannot evaluate is refused (write a number).
 
 Everything else (row counts, joins, aggregates) is bounded by DuckDB's memory limit, the
-query timeout and the result caps in tools/sql.
+query timeout and the result caps in tools/sql/run.py.
 """
 
 from __future__ import annotations

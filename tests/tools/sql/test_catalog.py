@@ -41,14 +41,14 @@ def test_settings_are_locked_down(tmp_path: Path) -> None:
 def test_python_variables_are_not_scanned() -> None:
     secret = pd.DataFrame({"password": ["hunter2"]})
     assert len(secret) == 1
-    con = open_workbook(pd.DataFrame({"a": [1]})).connect()
+    con = connect(open_workbook(pd.DataFrame({"a": [1]})))
     with pytest.raises(duckdb.CatalogException):
         con.execute("SELECT * FROM secret")
 
 
 def test_rowid_follows_frame_order() -> None:
     frame = pd.DataFrame({"v": range(50_000)})
-    con = open_workbook(frame).connect()
+    con = connect(open_workbook(frame))
     rows = con.execute("SELECT rowid, v FROM data WHERE v % 9973 = 0 ORDER BY v").fetchall()
     assert all(r == v for r, v in rows)
 
@@ -70,6 +70,6 @@ def test_hostile_names_and_values_are_just_data() -> None:
 
 def test_mixed_type_object_columns_load_as_text() -> None:
     frame = pd.DataFrame({"mixed": pd.Series([1, "two", 3.5, None], dtype=object)})
-    con = open_workbook(frame).connect()
+    con = connect(open_workbook(frame))
     values = [r[0] for r in con.execute("SELECT mixed FROM data").fetchall()]
     assert values[1] == "two" and values[3] is None

@@ -1,37 +1,36 @@
-"""The SQL guard: parse a model's query with sqlglot and let through only one read-only SELECT.
+"""The SQL guard: parse a query with sqlglot and let through only one read-only SELECT.
 
 Fail closed. A query passes only when sqlglot parses it cleanly (no warnings, no generic
 ``Command``) into exactly one statement whose root is a SELECT (or WITH ... SELECT, UNION, ...),
 when no node anywhere in it writes, defines, loads, attaches, copies or sets anything, when
-every table it reads is a catalog table or a CTE, and when it calls no table function and no
-file- or settings-reading function. Calls that can build huge values (repeat, range, lpad,
-printf, replace, ...) are bounded or refused (tools/sql_bounds.py). What runs is sqlglot's DuckDB rendering of the checked tree
-(comments dropped), never the model's text.
+every table it reads is a catalog table, a sheet name standing for one (the catalog's aliases)
+or a CTE, and when it calls no table function and no file- or settings-reading function. Calls
+that can build huge values (repeat, range, lpad, printf, replace, ...) are bounded or refused
+(tools/sql/bounds.py). What runs is sqlglot's DuckDB rendering of the checked tree (comments
+dropped), never the model's text.
 
 DuckDB spelling is tried first; MySQL, PostgreSQL, SQLite and T-SQL spellings (backticks,
-``[a b]``, ``TOP n``, SQLite ``strftime(fmt, d)``...) are transpiled to DuckDB. Columns whose
-names are not plain identifiers ("Revenue Q1") are quoted when the model wrote them bare.
+``[a b]``, ``TOP n``, SQLite ``strftime(fmt, d)``...) are transpiled to DuckDB. Rewrites that
+guess what the model meant live in tools/sql/repairs.py, not here.
 """
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-import sqlglot
 from rapidfuzz import fuzz, process
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 from sqlglot.optimizer.scope import traverse_scope
 
+from table_io.quoting import quote_ident
 from tools.base import ToolFailure
-from tools.sql_bounds import Bounds, bound_sizes
+from tools.sql.bounds import Bounds, bound_sizes
+from tools.sql.parsing import DIALECTS, ERROR_MARK, first_reading, parse_one, refuse
 
-DIALECTS = ("duckdb", "mysql", "postgres", "sqlite", "tsql")
+__all__ = ["DIALECTS", "ERROR_MARK", "Catalog", "GuardedQuery", "check_tree", "clean", "guard",
+           "nearest_columns", "quote_ident", "refuse", "render", "squash", "unknown_table"]
 
 # Statement and clause types that change or reach outside the catalog.
 FORBIDDEN_NODES: tuple[type, ...] = (
@@ -47,16 +46,9 @@ FORBIDDEN_FUNCTION_PREFIXES = (
     "http", "scan_", "checkpoint", "force_checkpoint", "which_secret", "read", "write",
     "json_execute", "arrow_scan", "pandas_scan", "python_",
 )
+_HARMLESS = {"query_to_json"}
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SQL_WORDS = {
-    "select", "from", "where", "group", "by", "order", "having", "limit", "and", "or", "not",
-    "null", "is", "in", "as", "on", "join", "left", "right", "inner", "outer", "union", "all",
-    "distinct", "case", "when", "then", "else", "end", "asc", "desc", "like", "between",
-}
-# Quoted strings, quoted identifiers and comments: left alone by the text repairs.
-_PROTECTED = re.compile(
-    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/", re.S)
+IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass
@@ -65,7 +57,7 @@ class Catalog:
 
     tables: dict[str, list[str]]
     aliases: dict[str, str] = field(default_factory=dict)  # lower-case sheet name -> its table
-    bounds: Bounds = field(default_factory=Bounds)  # value-size limits (tools/sql_bounds.py)
+    bounds: Bounds = field(default_factory=Bounds)  # value-size limits (tools/sql/bounds.py)
 
     def find_table(self, name: str) -> str | None:
         lowered = name.lower()
@@ -73,6 +65,10 @@ class Catalog:
             if table.lower() == lowered:
                 return table
         return None
+
+    def resolves(self, name: str) -> bool:
+        """Whether ``name`` reads a catalog table: its name or a sheet alias (any case)."""
+        return self.find_table(name) is not None or name.lower() in self.aliases
 
     def all_columns(self) -> list[tuple[str, str]]:
         return [(t, c) for t, cols in self.tables.items() for c in cols]
@@ -83,9 +79,9 @@ class GuardedQuery:
     sql: str  # DuckDB SQL to run, rendered from the checked tree
     tables: list[str]  # catalog tables read
     dialect: str  # the dialect that parsed it
-    notes: list[str] = field(default_factory=list)  # repairs made, shown to the model
+    notes: list[str] = field(default_factory=list)  # rewrites made, shown to the model
     tree: exp.Expression | None = None
-    text: str = ""  # the query as parsed (after the text repairs)
+    text: str = ""  # the query as parsed
     catalog: Catalog | None = None
 
     def alternatives(self) -> list[tuple[str, str]]:
@@ -99,7 +95,7 @@ class GuardedQuery:
             if dialect == self.dialect:
                 continue
             try:
-                other = _parse_one(self.text, dialect)
+                other = parse_one(self.text, dialect)
                 check_tree(other, self.catalog)
             except ToolFailure:
                 continue
@@ -112,36 +108,8 @@ class GuardedQuery:
         return out
 
 
-ERROR_MARK = " <<here>> "  # where an error message points in the query
-
-
-def refuse(message: str, *, hint: str | None = None, location: str | None = None) -> ToolFailure:
-    return ToolFailure(message, kind="query", hint=hint, location=location)
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def guard(query: str, catalog: Catalog) -> GuardedQuery:
-    """Check ``query`` and return the DuckDB SQL to run; raise ``ToolFailure`` to refuse."""
-    text, notes = prepare(query, catalog)
-    dialect, tree = _first_reading(text)
-    notes += resolve_sheet_names(tree, catalog)
-    tables = check_tree(tree, catalog)  # the first clean reading decides: refusal is final
-    return GuardedQuery(sql=render(tree), tables=tables, dialect=dialect, notes=notes, tree=tree,
-                        text=text, catalog=catalog)
-
-
-def render(tree: exp.Expression) -> str:
-    return tree.sql(dialect="duckdb", comments=False)
-
-
-# --------------------------------------------------------------------------- text repairs
-
-
-def prepare(query: str, catalog: Catalog) -> tuple[str, list[str]]:
-    """Strip code fences and trailing semicolons; quote bare multi-word column names."""
+def clean(query: str) -> str:
+    """The query without code fences and trailing semicolons; refuse an empty one."""
     text = query.strip()
     fence = re.match(r"^```[A-Za-z]*\s*\n?(.*?)\n?```$", text, re.S)
     if fence:
@@ -149,126 +117,21 @@ def prepare(query: str, catalog: Catalog) -> tuple[str, list[str]]:
     text = text.rstrip().rstrip(";").rstrip()
     if not text:
         raise refuse("the query is empty", hint="write one SELECT statement")
-    notes = []
-    if ERROR_MARK.strip() in text:  # small models copy the error excerpt's marker
-        text = re.sub(r"\s*<<here>>\s*", " ", text).strip()
-        notes.append("removed the <<here>> marker copied from an error message")
-    text, quoted = quote_bare_columns(text, [c for _, c in catalog.all_columns()])
-    return text, notes + quoted
+    return text
 
 
-def _code_segments(text: str) -> Iterator[tuple[bool, str]]:
-    """Split into (is_code, piece): quoted strings, identifiers and comments are not code."""
-    pos = 0
-    for m in _PROTECTED.finditer(text):
-        if m.start() > pos:
-            yield True, text[pos:m.start()]
-        yield False, m.group(0)
-        pos = m.end()
-    if pos < len(text):
-        yield True, text[pos:]
+def guard(query: str, catalog: Catalog) -> GuardedQuery:
+    """Check ``query`` and return the DuckDB SQL to run; raise ``ToolFailure`` to refuse."""
+    text = clean(query)
+    dialect, tree = first_reading(text)
+    notes = resolve_sheet_names(tree, catalog)
+    tables = check_tree(tree, catalog)  # the first clean reading decides: refusal is final
+    return GuardedQuery(sql=render(tree), tables=tables, dialect=dialect, notes=notes, tree=tree,
+                        text=text, catalog=catalog)
 
 
-def quote_bare_columns(text: str, columns: Sequence[str]) -> tuple[str, list[str]]:
-    """Wrap unquoted occurrences of non-identifier column names ("Revenue Q1") in quotes."""
-    # names with a letter or digit only: a column called "%" must not eat the modulo operator
-    special = sorted({c for c in columns if not _IDENT.match(c) and re.search(r"[^\W_]", c)},
-                     key=len, reverse=True)
-    special = [c for c in special if not all(w.lower() in _SQL_WORDS for w in c.split())]
-    if not special:
-        return text, []
-    patterns = []
-    for col in special:
-        body = r"\s+".join(re.escape(part) for part in col.split())
-        patterns.append((col, re.compile(rf"(?<![\w\"'`]){body}(?![\w\"'`])", re.I)))
-    notes: list[str] = []
-    out: list[str] = []
-    for is_code, piece in _code_segments(text):
-        if is_code:
-            for col, pattern in patterns:
-                if pattern.search(piece):
-                    piece = pattern.sub(quote_ident(col).replace("\\", "\\\\"), piece)
-                    notes.append(f"read the bare column name {col} as {quote_ident(col)}")
-        out.append(piece)
-    return "".join(out), notes
-
-
-# --------------------------------------------------------------------------- parsing
-
-
-@contextmanager
-def _captured_warnings() -> Iterator[list[str]]:
-    """sqlglot reports unsupported syntax as a log warning: collect this thread's."""
-    messages: list[str] = []
-    me = threading.get_ident()
-
-    class _Handler(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            if record.thread == me and record.levelno >= logging.WARNING:
-                messages.append(record.getMessage())
-
-    logger = logging.getLogger("sqlglot")
-    handler = _Handler()
-    logger.addHandler(handler)
-    old_propagate = logger.propagate
-    logger.propagate = False
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = old_propagate
-
-
-def _first_reading(text: str) -> tuple[str, exp.Expression]:
-    """The first dialect that parses ``text`` cleanly; DuckDB's refusals are final."""
-    first_error: ToolFailure | None = None
-    for dialect in DIALECTS:
-        try:
-            return dialect, _parse_one(text, dialect)
-        except ToolFailure as failure:
-            if dialect == DIALECTS[0]:
-                first_error = failure
-                if failure.error.message.startswith("refused"):
-                    break  # more than one statement, or unsupported syntax: final
-    assert first_error is not None
-    raise first_error
-
-
-def _parse_one(text: str, dialect: str) -> exp.Expression:
-    with _captured_warnings() as warnings:
-        try:
-            statements = sqlglot.parse(text, read=dialect)
-        except ParseError as err:
-            raise _parse_failure(text, err) from None
-        except TokenError as err:
-            raise refuse(f"the query could not be read: {err}",
-                         hint="check quotes: strings use 'single quotes', names \"double quotes\"") from None
-    statements = [s for s in statements if s is not None]
-    if len(statements) != 1:
-        raise refuse(f"refused: {len(statements)} statements; send exactly one SELECT",
-                     hint="no semicolons between statements; one query per call")
-    if warnings:
-        raise refuse(f"refused: sqlglot could not parse this cleanly ({warnings[0]})",
-                     hint="only SELECT queries over the workbook's tables are allowed")
-    tree = statements[0]
-    assert isinstance(tree, exp.Expression)
-    return tree
-
-
-def _parse_failure(text: str, err: ParseError) -> ToolFailure:
-    detail = err.errors[0] if err.errors else {}
-    line, col = detail.get("line"), detail.get("col")
-    description = detail.get("description") or str(err).splitlines()[0]
-    location = None
-    if line is not None and col is not None:
-        lines = text.splitlines() or [text]
-        src = lines[min(max(int(line) - 1, 0), len(lines) - 1)]
-        c = max(int(col), 1)
-        excerpt = src[max(0, c - 40):c] + ERROR_MARK + src[c:c + 30]
-        location = f"line {line}, column {col}: {excerpt.strip()}"
-    return refuse(f"syntax error: {description}", location=location,
-                  hint="write DuckDB SQL; quote names with spaces in \"double quotes\", "
-                       "strings in 'single quotes'")
+def render(tree: exp.Expression) -> str:
+    return tree.sql(dialect="duckdb", comments=False)
 
 
 # --------------------------------------------------------------------------- tree checks
@@ -303,24 +166,14 @@ def check_tree(tree: exp.Expression, catalog: Catalog) -> list[str]:
                               "string_agg over the rows")
         if isinstance(node, exp.Func) and not isinstance(node, exp.Unnest):
             name = _function_name(node)
-            if name.startswith(FORBIDDEN_FUNCTION_PREFIXES) and not _is_harmless(name):
+            if name.startswith(FORBIDDEN_FUNCTION_PREFIXES) and name not in _HARMLESS:
                 raise refuse(f"refused: function {name}() is not allowed",
                              hint="only the workbook's tables can be read; no files or settings")
         if isinstance(node, exp.Table):
             tables.extend(_check_table(node, catalog, cte_names))
     _check_scopes(tree, catalog)
     bound_sizes(tree, catalog.bounds)  # refuses or clamps calls that build oversized values
-    seen: dict[str, None] = {}
-    for t in tables:
-        seen.setdefault(t, None)
-    return list(seen)
-
-
-_HARMLESS = {"query_to_json"}
-
-
-def _is_harmless(name: str) -> bool:
-    return name in _HARMLESS
+    return list(dict.fromkeys(tables))
 
 
 def _check_table(node: exp.Table, catalog: Catalog, cte_names: set[str]) -> list[str]:
@@ -359,7 +212,7 @@ def resolve_sheet_names(tree: exp.Expression, catalog: Catalog) -> list[str]:
         if lowered in cte_names or catalog.find_table(name) or lowered not in catalog.aliases:
             continue
         real = catalog.aliases[lowered]
-        node.set("this", exp.to_identifier(real, quoted=not _IDENT.match(real)))
+        node.set("this", exp.to_identifier(real, quoted=not IDENT.match(real)))
         if not node.alias:
             node.set("alias", exp.TableAlias(this=exp.to_identifier(name, quoted=True)))
         notes.append(f"read sheet {name!r} as its table {real}")
@@ -380,7 +233,7 @@ def _check_scopes(tree: exp.Expression, catalog: Catalog) -> None:
 
 
 def _table_list(catalog: Catalog) -> str:
-    return ", ".join(quote_ident(t) if not _IDENT.match(t) else t for t in catalog.tables) or "none"
+    return ", ".join(quote_ident(t) if not IDENT.match(t) else t for t in catalog.tables) or "none"
 
 
 def unknown_table(name: str, catalog: Catalog) -> ToolFailure:
@@ -417,12 +270,3 @@ def squash(name: str) -> str:
 
 def describe_columns(pairs: Sequence[tuple[str, str]]) -> str:
     return ", ".join(f"{quote_ident(c)} (table {t})" for t, c in pairs)
-
-
-def column_lookup(catalog: Catalog, tables: Sequence[str]) -> Mapping[str, str]:
-    """lower-case column name -> real name, over ``tables``."""
-    out: dict[str, str] = {}
-    for t in tables:
-        for c in catalog.tables.get(t, []):
-            out.setdefault(c.lower(), c)
-    return out
