@@ -16,6 +16,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 
+from tools.payloads import CrashPayload, ToolPayload
+
 
 @dataclass
 class ToolError:
@@ -37,10 +39,11 @@ class ToolError:
 
 @dataclass
 class ToolResult:
-    """``observation`` is what the model sees; ``payload`` is structured data for the app and log."""
+    """``observation`` is what the model sees; ``payload`` is structured data for the app and log
+    (one type per tool: tools/payloads.py, read through its accessors)."""
 
     observation: str
-    payload: Any = None
+    payload: ToolPayload | None = None
     error: ToolError | None = None
     tables: list[str] = field(default_factory=list)  # catalog tables the call read
     cells: list[str] = field(default_factory=list)  # A1 references the result came from
@@ -105,7 +108,7 @@ class Tool(ABC):
             error = ToolError("internal", f"{type(exc).__name__}: {exc}",
                               hint="the tool failed; try another approach")
             result = ToolResult(observation=error.render(), error=error,
-                                payload={"traceback": traceback.format_exc()})
+                                payload=CrashPayload(traceback=traceback.format_exc()))
         if isinstance(result.payload, dict):
             result.payload.setdefault("duration_s", time.perf_counter() - started)
         return result

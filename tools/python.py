@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from table_io.model import Table, Workbook
 from tools.base import Tool, ToolError, ToolFailure, ToolResult
+from tools.payloads import PythonPayload
 from tools.sandbox import (
     DEFAULT_LIMITS,
     SandboxLimits,
@@ -228,7 +229,7 @@ class PythonTool(Tool):
 
     # ---- results
 
-    def _payload(self, reply: dict[str, Any], blobs: list[bytes], code: str, restarted: bool) -> dict[str, Any]:
+    def _payload(self, reply: dict[str, Any], blobs: list[bytes], code: str, restarted: bool) -> PythonPayload:
         frames: dict[str, pd.DataFrame] = {}
         omitted: list[str] = []
         for entry in reply.get("frames") or []:
@@ -245,11 +246,13 @@ class PythonTool(Tool):
             value = _blob_frame(blobs, reply["value_frame"].get("blob"), self.limits)
         figures = [blobs[i] for i in reply.get("figures") or []
                    if isinstance(i, int) and 0 <= i < len(blobs) and blobs[i].startswith(b"\x89PNG")]
-        return {"code": code, "stdout": str(reply.get("stdout") or ""), "stderr": str(reply.get("stderr") or ""),
-                "value": value, "value_repr": reply.get("value_repr"), "value_type": reply.get("value_type"),
-                "frames": frames, "frames_omitted": omitted, "figures": figures, "restarted": restarted}
+        return PythonPayload(code=code, stdout=str(reply.get("stdout") or ""),
+                             stderr=str(reply.get("stderr") or ""), value=value,
+                             value_repr=reply.get("value_repr"), value_type=reply.get("value_type"),
+                             frames=frames, frames_omitted=omitted, figures=figures,
+                             restarted=restarted)
 
-    def _observation(self, reply: dict[str, Any], payload: dict[str, Any]) -> str:
+    def _observation(self, reply: dict[str, Any], payload: PythonPayload) -> str:
         parts = []
         if payload["stdout"]:
             parts.append("stdout:\n" + payload["stdout"].rstrip())
@@ -280,9 +283,9 @@ class PythonTool(Tool):
             hint = "use less memory and CPU per call"
         error = ToolError(kind="limit", message=message, hint=hint)
         return ToolResult(observation=error.render(), error=error,
-                          payload={"code": code, "stdout": "", "stderr": "", "value": None,
-                                   "value_repr": None, "value_type": None, "frames": {},
-                                   "frames_omitted": [], "figures": [], "restarted": False})
+                          payload=PythonPayload(code=code, stdout="", stderr="", value=None,
+                                                value_repr=None, value_type=None, frames={},
+                                                frames_omitted=[], figures=[], restarted=False))
 
 
 def _text_or_none(value: Any) -> str | None:

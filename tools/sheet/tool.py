@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from table_io.diff import CellChange, diff_snapshot, read_cached_values, snapshot, summarize
 from table_io.versions import VersionConflictError, VersionStore
 from tools.base import Tool, ToolFailure, ToolResult
+from tools.payloads import SheetPayload
 from tools.sheet.actions import Action
 from tools.sheet.base import Act
 from tools.sheet.context import EditContext
@@ -127,9 +128,9 @@ class SheetTool(Tool):
         if len(self.versions.versions) == 2:  # the first edit: say what the version store warned about
             lines += [f"note: {w}" for w in self.versions.warnings]
         return ToolResult(observation="\n".join(lines),
-                          payload={"version": number, "changes": changes,
-                                   "recalc": report.describe() if report else None, "notes": notes,
-                                   "warnings": list(self.versions.warnings)},
+                          payload=SheetPayload(version=number, changes=changes,
+                                               recalc=report.describe() if report else None,
+                                               notes=notes, warnings=list(self.versions.warnings)),
                           cells=sorted({f"{c.sheet}!{c.cell}" for c in changes if c.kind != "sheet"})[:200])
 
     def preview(self, actions: list[Any]) -> list[CellChange]:

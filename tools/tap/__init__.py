@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from table_io.model import Workbook
 from tools.base import Tool, ToolFailure, ToolResult
+from tools.payloads import ViewPayload
 from tools.tap.formats import FORMATS
 from tools.tap.packing import PackedView, pack_table, pack_workbook
 from tools.tap.sampling import STRATEGIES, find_matches, question_terms, sample_rows
@@ -71,5 +72,6 @@ class TapTool(Tool):
             view = pack_workbook(self.workbook, args.question, budget_tokens=args.budget_tokens,
                                  fmt=self.fmt, count_tokens=self.count_tokens)
         return ToolResult(observation=view.text,
-                          payload={"tokens": view.tokens, "omitted": view.omitted, "rows": view.rows},
+                          payload=ViewPayload(tokens=view.tokens, omitted=view.omitted,
+                                              rows=view.rows),
                           tables=view.tables, cells=view.cells)
