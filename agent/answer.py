@@ -23,6 +23,7 @@ class Step:
     tokens_out: int = 0
     thought: str = ""  # text the model wrote alongside the call
     payload: dict[str, Any] = field(default_factory=dict)  # JSON-safe extras for the app/log
+    rules: list[str] = field(default_factory=list)  # ids of the rules that fired on this step
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -31,6 +32,20 @@ class Step:
     def from_dict(cls, data: dict[str, Any]) -> Step:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         return cls(**known)
+
+
+@dataclass
+class RuleHit:
+    """A rule that fired: which, after how many steps, and what it did (agent/rules/)."""
+
+    rule: str
+    step: int  # the number of steps done when it fired (0: before the first tool call)
+    note: str = ""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuleHit:
+        return cls(rule=str(data["rule"]), step=int(data.get("step", 0)),
+                   note=str(data.get("note", "")))
 
 
 @dataclass
@@ -54,6 +69,7 @@ class Answer:
     tokens_out: int = 0
     duration_s: float = 0.0
     version: int | None = None  # workbook version after the run, when it edited
+    rules: list[RuleHit] = field(default_factory=list)  # every rule that fired, in order
 
     @property
     def values(self) -> list[Any]:
@@ -61,6 +77,11 @@ class Answer:
         if self.value is None:
             return []
         return list(self.value) if isinstance(self.value, list | tuple) else [self.value]
+
+    @property
+    def rules_fired(self) -> list[str]:
+        """The distinct ids of the rules that fired, in order of first firing."""
+        return list(dict.fromkeys(h.rule for h in self.rules))
 
     @property
     def tools_used(self) -> list[str]:
@@ -75,6 +96,7 @@ class Answer:
     def from_dict(cls, data: dict[str, Any]) -> Answer:
         known = {k: data[k] for k in cls.__dataclass_fields__ if k in data}
         known["steps"] = [Step.from_dict(s) for s in data.get("steps", [])]
+        known["rules"] = [RuleHit.from_dict(r) for r in data.get("rules", [])]
         return cls(**known)
 
 

@@ -13,12 +13,15 @@ from langchain_core.messages import HumanMessage
 
 import prompts
 from agent.answer import Answer, Step
-from agent.loop import Limits, ModelCallError, Run
+from agent.context import Limits
+from agent.errors import ModelCallError
 from agent.models import Backend
 from agent.models import text_protocol as tp
+from agent.models.contract import ChatModel
 from agent.values import coerce_answer, format_value, frame_value
 from agent.view import packed_view
 from table_io.model import Workbook
+from tools.payloads import sql_payload
 
 
 def run(strategy: str, backend: Backend, workbook: Workbook, question: str,
@@ -27,18 +30,18 @@ def run(strategy: str, backend: Backend, workbook: Workbook, question: str,
     view = packed_view(workbook, question, budget_tokens=limits.view_tokens)
     prompt = prompts.render("direct.md" if strategy == "direct" else "sql_once.md",
                             view=view.text, question=question)
-    runner = Run(backend, [], question, limits=limits)  # for model calls and token counts
-    runner.started = started
+    model = ChatModel(backend, retries=limits.model_retries)
     answer_model = backend.name
     try:
-        message = runner.call_model(backend.llm, [HumanMessage(prompt)])
+        reply = model.complete([HumanMessage(prompt)], deadline=started + limits.timeout_s)
     except ModelCallError as exc:
         return Answer(question=question, value=None, text=f"Stopped: {exc}.", status="error",
                       stop_reason=str(exc), model=answer_model, tables=view.tables,
                       duration_s=time.monotonic() - started)
-    text = str(message.content)
+    text = reply.text
     common: dict[str, Any] = dict(question=question, model=answer_model,
-                                  tokens_in=runner.tokens_in, tokens_out=runner.tokens_out)
+                                  tokens_in=reply.usage.input_tokens,
+                                  tokens_out=reply.usage.output_tokens)
     if strategy == "direct":
         parsed = tp.parse(text, {"final_answer"})
         raw = parsed.call.args["answer"] if parsed.call else tp.parse_answer_text(text)
@@ -70,10 +73,11 @@ def _sql_once(workbook: Workbook, text: str, view_tables: list[str], started: fl
         return Answer(value=None, text=f"Stopped: {result.error.message}", steps=[step],
                       status="tool_error", stop_reason=result.error.message,
                       tables=view_tables, duration_s=time.monotonic() - started, **common)
-    frame = result.payload.get("frame") if isinstance(result.payload, dict) else None
+    frame = sql["frame"] if (sql := sql_payload(result)) is not None else None
     ok, value = frame_value(frame) if frame is not None else (False, None)
     if not ok and frame is not None and len(frame) and frame.shape[1] > 1:
-        value = frame.iloc[0, 0].item() if hasattr(frame.iloc[0, 0], "item") else frame.iloc[0, 0]
+        cell: Any = frame.iloc[0, 0]  # a numpy scalar, or a plain value
+        value = cell.item() if hasattr(cell, "item") else cell
     return Answer(value=value, text=format_value(value), steps=[step],
                   tables=list(result.tables) or view_tables, cells=list(result.cells),
                   duration_s=time.monotonic() - started, **common)

@@ -9,12 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from agent.answer import Answer
-from agent.informer import informer_for
-from agent.loop import Limits, OnStep, OnText, Run, TurnContext
+from agent.context import Limits
+from agent.errors import UsageError
+from agent.loop import OnStep, OnText
 from agent.models import Backend, resolve
-from agent.retriever import Retriever
+from agent.rules import RuleSet
+from agent.rules import select as select_rules
+from agent.runs import run_turn, sql_repairs
 from agent.toolset import SqlPool, ToolFactory, close_tools, default_tools, find_tool
-from agent.view import packed_view
 from table_io import open_workbook
 from table_io.model import Workbook
 
@@ -29,14 +31,17 @@ LOCAL_SAMPLES = 5  # default drafts per query step for the local CPU model (meas
 class TableAgent:
     """Answers questions about tables, and edits workbooks, with a tool-calling LLM.
 
-    ``model``: any LangChain chat model (native tool calls when it supports ``bind_tools``,
-    else the text protocol), a ``Backend``, a model name served at ``base_url``, ``"local:NAME"``,
+    ``model``: a model spec (``"local:NAME"``, ``"openai:NAME@URL"``, ``"scripted:PATH"``: see
+    agent/models/spec.py), any LangChain chat model (native tool calls when it supports
+    ``bind_tools``, else the text protocol), a ``Backend``, a model name served at ``base_url``,
     or None: ``TABLEPILOT_BASE_URL``/``TABLEPILOT_MODEL`` when set, else the local CPU model.
     ``strategy``: "agent" (the tool loop), or the baselines "direct" (packed table and question
     in one call, no tools) and "sql_once" (one-shot text-to-SQL, executed).
     ``samples``: drafts of each query step until one returns a value, run and voted on by
     their results (greedy plus seeded samples; helps small models most, costs extra calls);
     None: 5 for the local CPU model, else 1.
+    ``rules``: the loop's rules (agent/rules/): a ``RuleSet`` from ``agent.rules.select``, a
+    list of rule ids or family names, or None for the default-on rules.
     """
 
     def __init__(self, model: Any = None, *, max_steps: int = 8, max_tokens: int = 60_000,
@@ -46,16 +51,18 @@ class TableAgent:
                  local: str | bool | None = None, tool_mode: str | None = None,
                  view_tokens: int = 1500, python: bool = True, examples: int = 2,
                  informer: bool = True, max_errors: int = 4,
-                 samples: int | None = None) -> None:
+                 samples: int | None = None,
+                 rules: RuleSet | str | Iterable[str] | None = None) -> None:
         if samples is not None and samples < 1:
-            raise ValueError(f"samples must be at least 1, not {samples}")
+            raise UsageError(f"samples must be at least 1, not {samples}")
         if strategy not in STRATEGIES:
-            raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+            raise UsageError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         self.strategy: Strategy = strategy
         self.limits = Limits(max_steps=max_steps, max_tokens=max_tokens, timeout_s=timeout_s,
                              view_tokens=view_tokens, max_errors=max_errors,
                              samples=samples or 1)
         self._samples = samples
+        self.rules = select_rules(rules)  # a RuleSet; None: the default-on rules
         self.tool_factory = tools
         self.python = python
         self.examples = examples
@@ -64,7 +71,7 @@ class TableAgent:
                                                 model_name=model_name, api_key=api_key,
                                                 local=local, tool_mode=tool_mode)
         self._backend: Backend | None = None
-        self._sql_pool = SqlPool()
+        self._sql_pool = SqlPool(repairs=sql_repairs(self.rules))
         self._lock = threading.Lock()
 
     # ---------------------------------------------------------------- model
@@ -101,7 +108,8 @@ class TableAgent:
         if self.tool_factory is not None:
             return list(self.tool_factory(workbook))
         return default_tools(workbook, versions=versions, python=self.python,
-                             sql_pool=self._sql_pool if pooled else None)
+                             sql_pool=self._sql_pool if pooled else None,
+                             sql_repairs=sql_repairs(self.rules))
 
     def release_tools(self, workbook: Workbook, tools: list[Any], *, pooled: bool) -> None:
         """Pooled SQL tools go back to the pool; every other tool is closed."""
@@ -113,16 +121,6 @@ class TableAgent:
     def close(self) -> None:
         """Close the pooled SQL catalogs (the local model server stops at exit)."""
         self._sql_pool.close()
-
-    def context(self, workbook: Workbook, question: str, tools: list[Any],
-                history: list[Any] | None = None) -> tuple[TurnContext, Any]:
-        view = packed_view(workbook, question, budget_tokens=self.limits.view_tokens)
-        informer = informer_for(workbook, find_tool(tools, "sql")) if self.use_informer else None
-        notes = informer.notes(question) if informer is not None else ""
-        ctx = TurnContext(view_text=view.text, informer_notes=notes, history=list(history or []),
-                          view_tables=view.tables,
-                          schema={t.name: list(t.columns) for t in workbook.tables})
-        return ctx, informer
 
     # ---------------------------------------------------------------- API
 
@@ -142,12 +140,7 @@ class TableAgent:
             return baselines.run(self.strategy, backend, workbook, question, self.limits)
         tools = self.make_tools(workbook, pooled=True)
         try:
-            ctx, informer = self.context(workbook, question, tools)
-            run = Run(backend, tools, question, context=ctx, limits=self.limits,
-                      informer=informer,
-                      retriever=Retriever(k=self.examples, mode=backend.tool_mode),
-                      on_step=on_step, on_text=on_text)
-            answer = run.execute()
+            answer = run_turn(self, workbook, question, tools, on_step=on_step, on_text=on_text)
         finally:
             self.release_tools(workbook, tools, pooled=True)
         answer.duration_s = round(time.monotonic() - started, 6)

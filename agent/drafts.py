@@ -13,28 +13,86 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.messages import BaseMessage, HumanMessage
+
+from agent.context import Limits, TurnContext
+from agent.errors import ModelCallError
+from agent.models import text_protocol as tp
+from agent.models.contract import Call, ChatModel, Reply, Usage
+from agent.prompting import draft_prompt
 from agent.values import empty_or_zero, frame_value, to_value
 from tools.base import ToolResult
+from tools.payloads import sql_payload
 
 
 @dataclass
 class Draft:
-    call: dict[str, Any]
-    text: str  # the reply that proposed it
-    message: Any = None  # that reply as an AIMessage
+    call: Call
+    reply: Reply | None = None  # the reply that proposed it (None: the greedy reply)
     result: ToolResult | None = None
-    args: dict[str, Any] = field(default_factory=dict)  # as run (after table repair)
-    note: str = ""
     duration_s: float = 0.0
     key: str | None = None  # what its result says; None: no vote
 
     @property
     def query(self) -> str:
-        return str(self.call["args"].get("query", ""))
+        return str(self.call.args.get("query", ""))
+
+
+@dataclass
+class Drafted:
+    """The outcome of drafting one query step."""
+
+    chosen: Draft
+    vote: str  # e.g. '3 of 5 drafts of this query gave this result'; '' when none had a vote
+    log: list[dict[str, Any]] | None  # every draft, for the step's payload
+    usage: Usage  # the extra drafts' tokens
+
+
+def should_draft(samples: int, call: Call, n_calls: int, tools: Sequence[str],
+                 have_value: bool) -> bool:
+    """Draft a query step (and only one alone in its reply) until some query returned a value."""
+    return (samples > 1 and n_calls == 1 and call.name == "sql" and "sql" in tools
+            and isinstance(call.args.get("query"), str) and not have_value)
+
+
+def draft_step(model: ChatModel, greedy: Call, messages: list[BaseMessage],
+               tools: Sequence[dict[str, Any]], *, samples: int,
+               temperature: float, short: Reply | None, may_sample: Callable[[], bool],
+               deadline: float, execute: Callable[[Call], ToolResult],
+               failed_before: Callable[[Call], bool]) -> Drafted:
+    """Sample ``samples - 1`` more drafts of this query step from ``messages`` (the conversation
+    before the greedy reply), run each distinct query, and keep the one most agree on. ``short``:
+    the short prompt's reply, used as the last draft of the first step."""
+    drafts = [Draft(greedy)]
+    usage = Usage()
+    for seed in range(1, samples):
+        if short is not None and seed == samples - 1:
+            reply = short
+        else:
+            if not may_sample():
+                break
+            try:
+                reply = model.complete(messages, tools, deadline=deadline,
+                                       temperature=temperature, seed=seed)
+            except ModelCallError:
+                break
+        usage += reply.usage
+        calls = list(reply.calls) or [  # the short prompt's reply is a sql block
+            Call(c.name, c.args) for c in tp.parse(reply.text, {"sql"}).calls[:1]]
+        if (len(calls) == 1 and calls[0].name == "sql"
+                and isinstance(calls[0].args.get("query"), str)):
+            drafts.append(Draft(calls[0].with_(native=greedy.native, id=greedy.id), reply))
+    run_drafts(drafts, execute)
+    chosen, vote = pick(drafts)
+    if not vote and failed_before(chosen.call):
+        # nothing succeeded: a new mistake teaches more than the same one again
+        chosen = next((d for d in drafts if not failed_before(d.call)), chosen)
+    return Drafted(chosen, vote, draft_log(drafts) if len(drafts) > 1 else None, usage)
 
 
 def result_key(result: ToolResult) -> str | None:
@@ -43,8 +101,8 @@ def result_key(result: ToolResult) -> str | None:
     None for an error, no rows, only NULLs, or a single 0."""
     if result.error is not None:
         return None
-    payload = result.payload if isinstance(result.payload, dict) else {}
-    frame = payload.get("frame")
+    sql = sql_payload(result)
+    frame = sql["frame"] if sql is not None else None
     if frame is None or not hasattr(frame, "shape") or empty_or_zero(frame):
         return None
     has_value, value = frame_value(frame)
@@ -85,7 +143,7 @@ def draft_log(drafts: list[Draft]) -> list[dict[str, Any]]:
     """JSON-safe record of every draft, for the step's payload (the run log)."""
     out = []
     for d in drafts:
-        entry: dict[str, Any] = {"query": d.args.get("query", d.query)}
+        entry: dict[str, Any] = {"query": d.query}
         if d.result is None:
             entry["result"] = "(same as an earlier draft)"
         elif d.result.error is not None:
@@ -96,16 +154,34 @@ def draft_log(drafts: list[Draft]) -> list[dict[str, Any]]:
     return out
 
 
-def run_drafts(drafts: list[Draft], execute: Callable[[dict[str, Any]], Draft]) -> None:
+def run_drafts(drafts: list[Draft], execute: Callable[[Call], ToolResult]) -> None:
     """Execute each distinct query once; a repeated query shares the first one's result."""
     seen: dict[str, Draft] = {}
     for i, d in enumerate(drafts):
         canon = " ".join(d.query.split()).rstrip(";").casefold()
         if canon in seen:
             first = seen[canon]
-            d.result, d.args, d.note, d.key = first.result, first.args, first.note, first.key
+            d.result, d.key = first.result, first.key
             continue
-        done = execute(d.call)
-        d.result, d.args, d.note, d.duration_s = done.result, done.args, done.note, done.duration_s
-        d.key = result_key(d.result) if d.result is not None else None
+        started = time.perf_counter()
+        d.result = execute(d.call)
+        d.duration_s = time.perf_counter() - started
+        d.key = result_key(d.result)
         seen[canon] = drafts[i]
+
+
+def short_draft(model: ChatModel, ctx: TurnContext, question: str, limits: Limits,
+                tools: Sequence[str], deadline: float,
+                charge: Callable[[Usage], None]) -> Reply | None:
+    """With 3+ drafts, one draft of the first query comes from a short query-only prompt
+    (agent/prompting.py): another view of the task, so its mistakes differ. It is asked before
+    the conversation: a single-slot server (llama.cpp) keeps one prompt in its cache, and asking
+    between turns would evict the conversation's. Question answering only (no edits, no chat)."""
+    if limits.samples < 3 or "sql" not in tools or "sheet" in tools or ctx.history:
+        return None
+    try:
+        reply = model.complete([HumanMessage(draft_prompt(ctx, question))], (), deadline=deadline)
+    except ModelCallError:
+        return None
+    charge(reply.usage)
+    return reply

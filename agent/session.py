@@ -25,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from agent.answer import Answer
-from agent.loop import OnStep, OnText, Run, messages_text
-from agent.retriever import Retriever
+from agent.loop import OnStep, OnText
+from agent.prompting import messages_text
+from agent.runs import run_turn
 from agent.toolset import close_tools, find_tool
 from agent.values import format_value
 from table_io import open_workbook
@@ -34,6 +35,7 @@ from table_io.errors import LimitExceededError, TableIOError, VersionError
 from table_io.model import Workbook
 from table_io.versions import VersionConflictError
 from tools.base import Tool, ToolFailure, ToolResult
+from tools.payloads import PendingEditPayload, pending_payload
 
 if TYPE_CHECKING:
     from agent.core import TableAgent
@@ -115,7 +117,8 @@ def pending_tool_class(sheet_cls: type[Tool]) -> type[Tool]:
             self.session.pending = edit
             text = (f"Proposed {len(changes)} change(s); they are shown to the user, who will "
                     f"apply or discard them. Tell the user what you proposed.\n{edit.describe()}")
-            return ToolResult(observation=text, payload={"pending": True, "changes": changes})
+            return ToolResult(observation=text,
+                              payload=PendingEditPayload(pending=True, changes=changes))
 
     return PendingSheetTool
 
@@ -353,8 +356,7 @@ class Session:
 
     def _after_tool(self, tools: list[Tool]) -> Any:
         def hook(name: str, result: ToolResult) -> None:
-            if name != "sheet" or (isinstance(result.payload, dict)
-                                   and result.payload.get("pending")):
+            if name != "sheet" or pending_payload(result) is not None:
                 return
             self.reload()
             for tool in tools:
@@ -366,16 +368,11 @@ class Session:
     def send(self, text: str, *, on_step: OnStep | None = None,
              on_text: OnText | None = None) -> Answer:
         """One turn: answer ``text`` (or make the edit it asks for), with the earlier turns."""
-        backend = self.agent.backend
         tools = self.make_tools()
         try:
-            ctx, informer = self.agent.context(self._workbook, text, tools,
-                                               history=self.history_messages())
-            run = Run(backend, tools, text, context=ctx, limits=self.agent.limits,
-                      informer=informer,
-                      retriever=Retriever(k=self.agent.examples, mode=backend.tool_mode),
-                      on_step=on_step, on_text=on_text, after_tool=self._after_tool(tools))
-            answer = run.execute()
+            answer = run_turn(self.agent, self._workbook, text, tools,
+                              history=self.history_messages(), on_step=on_step,
+                              on_text=on_text, after_tool=self._after_tool(tools))
         finally:
             close_tools(tools)
         if answer.version is None and any(s.tool == "sheet" and s.error is None

@@ -24,7 +24,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, cast, overload
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -32,6 +32,7 @@ from agent.toolset import close_tools, find_tool
 from table_io.describe import describe
 from table_io.model import Workbook
 from tools.base import Tool, ToolError, ToolResult
+from tools.payloads import InspectPayload, pending_payload
 
 if TYPE_CHECKING:
     from langchain_core.tools import BaseTool
@@ -73,7 +74,7 @@ class InspectTool(Tool):
     def run(self, args: Any) -> ToolResult:
         data = describe(self.workbook, head=args.head)
         return ToolResult(observation=json.dumps(data, ensure_ascii=False, default=str),
-                          payload=data)
+                          payload=cast(InspectPayload, data))
 
 
 # ---------------------------------------------------------------- plain specs
@@ -215,7 +216,7 @@ class Toolkit(Sequence["BaseTool"]):
     def _changed_versions(self, result: ToolResult) -> bool:
         if result.error is not None:
             return result.error.kind == "conflict"
-        return not (isinstance(result.payload, dict) and result.payload.get("pending"))
+        return pending_payload(result) is None
 
     def _sync(self) -> None:
         """Point every tool at the session's current version when it moved since the last call

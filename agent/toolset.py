@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from table_io.model import Workbook
@@ -40,7 +40,9 @@ class SqlPool:
     loading a 10,000-row table costs far more than the query. Thread-safe; a tool is used by
     one question at a time."""
 
-    def __init__(self, per_workbook: int = 8, workbooks: int = 16) -> None:
+    def __init__(self, per_workbook: int = 8, workbooks: int = 16,
+                 repairs: Sequence[Any] | None = None) -> None:
+        self.repairs = repairs  # the SQL repairs its tools apply (None: all)
         self.per_workbook = per_workbook
         self.workbooks = workbooks
         self._free: OrderedDict[int, tuple[weakref.ref[Workbook], list[Tool]]] = OrderedDict()
@@ -54,7 +56,7 @@ class SqlPool:
                 return entry[1].pop()
         from tools.sql import SqlTool
 
-        return SqlTool(workbook)
+        return SqlTool(workbook, repairs=self.repairs)
 
     def release(self, workbook: Workbook, tool: Tool) -> None:
         evicted: list[Tool] = []
@@ -79,12 +81,14 @@ class SqlPool:
 
 
 def default_tools(workbook: Workbook, *, versions: Any = None, python: bool = True,
-                  sql_max_rows: int = 200, sql_pool: SqlPool | None = None) -> list[Tool]:
-    """sql, python (when its sandbox works here) and, with a VersionStore, sheet."""
+                  sql_max_rows: int = 200, sql_pool: SqlPool | None = None,
+                  sql_repairs: Sequence[Any] | None = None) -> list[Tool]:
+    """sql, python (when its sandbox works here) and, with a VersionStore, sheet.
+    ``sql_repairs``: the SQL repairs to apply (None: all; see tools/sql/repairs.py)."""
     from tools.sql import SqlTool
 
     sql = sql_pool.acquire(workbook) if sql_pool is not None else SqlTool(
-        workbook, max_rows=sql_max_rows)
+        workbook, max_rows=sql_max_rows, repairs=sql_repairs)
     tools: list[Tool] = [sql]
     if python and python_available()[0]:
         from tools.python import PythonTool

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from langchain_core.messages import ToolMessage
 
 from agent import TableAgent
-from agent.loop import Run
+from agent.models.contract import ChatModel
 from agent.models.scripted import ScriptedChatModel, tool_call
-from table_io import open_workbook
+from table_io import connect, open_workbook
 
 QUESTIONS = [
     ("What is the total revenue of the North region?",
@@ -61,33 +61,33 @@ def make_workbook(folder: Path, rows: int = 10_000) -> Path:
 
 
 class Timed:
-    """Wraps Run.call_model to add up the time spent in the model."""
+    """Wraps ChatModel.complete (the model contract) to add up the time spent in the model."""
 
     model_s = 0.0
 
     def __enter__(self) -> Timed:
-        self.original = Run.call_model
+        self.original = ChatModel.complete
         timer = self
 
-        def timed(run: Run, llm: Any, messages: Any) -> Any:
+        def timed(model: ChatModel, *args: Any, **kwargs: Any) -> Any:
             t0 = time.perf_counter()
             try:
-                return timer.original(run, llm, messages)
+                return timer.original(model, *args, **kwargs)
             finally:
                 timer.model_s += time.perf_counter() - t0
 
-        Run.call_model = timed  # type: ignore[method-assign,assignment]
+        ChatModel.complete = timed  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        Run.call_model = self.original  # type: ignore[method-assign]
+        ChatModel.complete = self.original  # type: ignore[method-assign]
 
 
 def bench_overhead(path: Path, repeats: int) -> None:
     t0 = time.perf_counter()
     workbook = open_workbook(path)
     open_s = time.perf_counter() - t0
-    con = workbook.connect()
+    con = connect(workbook)
     totals, overheads, models, bare = [], [], [], []
     script = {q: sql for q, sql in QUESTIONS}
 

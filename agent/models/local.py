@@ -26,12 +26,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from agent.local_model import LocalModelError, default_model_name, require
+from agent.errors import AgentError
+from agent.models.weights import LocalModelError, default_model_name, require
 
 DEFAULT_CTX = 8192
 
 
-class LocalServerError(RuntimeError):
+class LocalServerError(AgentError, RuntimeError):
     """The local server could not start; the message says why and what to do."""
 
 

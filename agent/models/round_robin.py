@@ -14,6 +14,8 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import ConfigDict, PrivateAttr
 
+from agent.models.transient import is_transient
+
 
 class RoundRobinChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
@@ -56,7 +58,7 @@ class RoundRobinChatModel(BaseChatModel):
             try:
                 message = model.invoke(messages, stop=stop, **kwargs)
             except Exception as exc:
-                if "Connection" not in type(exc).__name__:
+                if not is_transient(exc):  # only a server that is down is skipped
                     raise
                 error = exc
                 continue

@@ -135,7 +135,7 @@ def test_server_down_gives_a_clear_status(monkeypatch: pytest.MonkeyPatch, sales
         port = s.getsockname()[1]
     monkeypatch.setenv("TABLEPILOT_BASE_URL", f"http://127.0.0.1:{port}/v1")
     monkeypatch.setenv("TABLEPILOT_MODEL", "nobody")
-    monkeypatch.setattr("agent.loop.Limits.model_retries", 1)
+    monkeypatch.setattr("agent.context.Limits.model_retries", 1)
     assert main(["ask", str(sales_xlsx), "How many rows?", "--no-python",
                  "--timeout", "20"]) == 1
     out = capsys.readouterr().out
@@ -171,7 +171,7 @@ def test_batch_spreads_over_several_servers(sales_xlsx: Path, tmp_path: Path,
         results = dict(agent.batch(items, concurrency=4, progress=False))
         assert all(a.value == 6 for a in results.values())
         assert "2 servers" in agent.model_name
-        assert all(len(s.requests) >= 3 for s in servers)
+        assert all(len(s.requests) >= 3 for s in servers), [len(s.requests) for s in servers]
     finally:
         for s in servers:
             s.server.shutdown()

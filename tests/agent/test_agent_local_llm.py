@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agent.local_model import default_model_name, is_fetched
 from agent.models.local import llama_cpp_available
+from agent.models.weights import default_model_name, is_fetched
 
 MODEL = default_model_name()
 
@@ -22,7 +22,7 @@ pytestmark = [
     pytest.mark.skipif(not llama_cpp_available(),
                        reason="llama-cpp-python is not installed (pip install 'tablepilot[local]')"),
     pytest.mark.skipif(not is_fetched(MODEL),
-                       reason=f"local model {MODEL} not fetched (python -m agent.local_model fetch {MODEL})"),
+                       reason=f"local model {MODEL} not fetched (python -m agent.models.weights fetch {MODEL})"),
 ]
 
 

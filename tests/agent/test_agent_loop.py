@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, ToolMessage
 
 from agent import Answer, TableAgent
 from agent.models.scripted import ScriptedChatModel, tool_call
+from agent.rules import select
 from agent.toolset import python_available
 
 
@@ -233,3 +234,32 @@ def test_a_query_given_as_the_final_answer_is_run(sales_xlsx: Path) -> None:
                                tool_call("final_answer", answer="")])
     answer = TableAgent(model, python=False).ask(sales_xlsx, "How many rows?")
     assert answer.value == 6 and answer.steps[0].tool == "sql"
+
+
+def test_a_step_keeps_how_many_rows_the_query_had_beyond_those_returned(tmp_path: Path) -> None:
+    path = tmp_path / "many.csv"
+    pd.DataFrame({"n": range(450)}).to_csv(path, index=False)
+    model = ScriptedChatModel([tool_call("sql", query="SELECT n FROM many"),
+                               tool_call("final_answer", answer="")])
+    (step,) = TableAgent(model, python=False).ask(path, "List every n").steps
+    assert step.payload["rows"] == 200 and step.payload["total_rows"] == 450
+
+
+def test_the_rules_that_fire_are_recorded_and_a_rule_switched_off_does_not_fire(
+        sales_xlsx: Path) -> None:
+    script = [tool_call("sql", query="SELECT COUNT(*) AS n FROM orders"),  # no table 'orders'
+              tool_call("final_answer", answer=99)]  # a number no result shows
+    answer = TableAgent(ScriptedChatModel(script), python=False).ask(sales_xlsx, "How many rows?")
+    assert answer.value == 6 and answer.steps[0].rules == ["invented-table"]
+    assert [(h.rule, h.step) for h in answer.rules] == [("invented-table", 1),
+                                                         ("ungrounded-number", 1)]
+    assert Answer.from_dict(answer.to_dict()).rules == answer.rules
+    off = TableAgent(ScriptedChatModel(script), python=False,
+                     rules=["all"]).ask(sales_xlsx, "How many rows?")
+    assert off.rules_fired == answer.rules_fired
+    plain = TableAgent(ScriptedChatModel(script), python=False,
+                       rules=select(without=["invented-table", "shape", "check"])).ask(
+        sales_xlsx, "How many rows?")
+    assert plain.steps[0].error is not None and "orders" in plain.steps[0].error
+    assert plain.value == 99 and not {"invented-table", "ungrounded-number"} & set(
+        plain.rules_fired)

