@@ -110,3 +110,15 @@ def render_comparison(cmp: Comparison, *, verbose: bool = True) -> str:
                      f"broken): p = {cmp.p_value:.3g}"
                      + ("" if cmp.p_value < 0.05 else "; not a significant difference at 5%"))
     return "\n".join(lines)
+
+
+ROW_HEADER = ("| run | fixed | broken | p (exact McNemar) | accuracy A -> B |\n"
+              "|---|---:|---:|---:|---|")
+
+
+def comparison_row(cmp: Comparison, label: str | None = None) -> str:
+    """The comparison as one markdown table row (under ``ROW_HEADER``): B's label, fixed and
+    broken questions, the two-sided exact McNemar p, and the accuracy on the common questions."""
+    return (f"| {label or cmp.name_b} | {len(cmp.fixed)} | {len(cmp.broken)} | "
+            f"{cmp.p_value:.3g} | {100 * cmp.common_accuracy_a:.1f}% -> "
+            f"{100 * cmp.common_accuracy_b:.1f}% |")

@@ -1,4 +1,5 @@
-"""Run reports: accuracy with its 95% interval, breakdowns, error kinds, latency and tokens."""
+"""Run reports: accuracy with its 95% interval, breakdowns, error kinds, latency and tokens,
+and per rule (agent/rules/) the questions where it fired and how many of those ended right."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ class ItemResult:
     text: str = ""
     drafted: int = 0  # query steps drafted several times (agent ``samples``)
     overruled: int = 0  # of those, steps where the vote chose another draft than the greedy one
+    rules: list[str] = field(default_factory=list)  # ids of the rules that fired, first first
 
     @property
     def correct(self) -> bool:
@@ -78,6 +80,7 @@ class ItemResult:
             drafted=sum(1 for s in steps if _drafts(s)),
             overruled=sum(1 for s in steps if _drafts(s) and _drafts(s)[0].get("query")
                           != (s.get("input") or {}).get("query")),
+            rules=fired_rules(answer),
         )
 
     @property
@@ -94,6 +97,28 @@ class ItemResult:
         data["correct"] = self.correct
         data["outcome"] = self.outcome
         return data
+
+
+def fired_rules(answer: dict[str, Any]) -> list[str]:
+    """The distinct ids of the rules that fired in a logged answer (``Answer.to_dict()``): its
+    ``rules`` hits and its steps' ``rules``, in order of first firing. A record written before
+    rules were logged has neither: no rule fired."""
+    ids = [str(h["rule"]) for h in answer.get("rules") or []
+           if isinstance(h, dict) and h.get("rule")]
+    ids += [str(r) for s in answer.get("steps") or [] for r in s.get("rules") or [] if r]
+    return list(dict.fromkeys(ids))
+
+
+def _by_rule(results: list[ItemResult]) -> dict[str, dict[str, Any]]:
+    """Per rule: questions where it fired, of those right, and the mean score among them;
+    the rules that fired most first."""
+    groups: dict[str, list[ItemResult]] = defaultdict(list)
+    for r in results:
+        for rule_id in r.rules:
+            groups[rule_id].append(r)
+    order = sorted(groups, key=lambda k: (-len(groups[k]), k))
+    return {k: {"n": len(groups[k]), "correct": sum(r.correct for r in groups[k]),
+                "accuracy": sum(r.score for r in groups[k]) / len(groups[k])} for k in order}
 
 
 def _drafts(step: dict[str, Any]) -> list[dict[str, Any]]:
@@ -153,6 +178,9 @@ def build_report(task: EvalTask, results: list[ItemResult], *, wall_s: float = 0
         "by_answer_type": _group(results, lambda r: [r.category or "?"]),
         "by_steps": _group(done, lambda r: [str(r.steps)]),
         "by_tool": _group(done, lambda r: r.tools or ["(no tool)"]),
+        "by_rule": _by_rule(done),
+        "no_rule_fired": _group(done, lambda r: [] if r.rules else ["(none)"]).get(
+            "(none)", {"n": 0, "correct": 0, "accuracy": 0.0}),
         "errors": errors,
         "questions_with_tool_errors": sum(1 for r in done if r.tool_errors),
         "drafts": {"questions_drafted": sum(1 for r in done if r.drafted),
@@ -221,6 +249,7 @@ def render_markdown(report: dict[str, Any], *, max_failures: int = 40) -> str:
     lines += _table("By answer type", report["by_answer_type"], "type")
     lines += _table("By steps taken", report["by_steps"], "steps")
     lines += _table("By tool used", report["by_tool"], "tool")
+    lines += _rules_table(report)
     lat, tok = report["latency_s"], report["tokens_per_question"]
     lines += [
         "## Cost",
@@ -243,6 +272,45 @@ def render_markdown(report: dict[str, Any], *, max_failures: int = 40) -> str:
                 q["id"], q["outcome"], _cell(q["question"]), _cell(" | ".join(q["gold"])),
                 _cell(" | ".join(q["prediction"]))))
         lines.append("")
+    return "\n".join(lines)
+
+
+def _rules_table(report: dict[str, Any]) -> list[str]:
+    """Which rules were off, and per rule that fired: questions, of those right, accuracy."""
+    cfg = report.get("config", {})
+    if "rules_off" not in cfg and not report.get("by_rule"):
+        return []  # a run without the agent's rules (a baseline strategy, an old run)
+    lines = ["## Rules", ""]
+    if "rules_off" in cfg:
+        off = cfg["rules_off"] or []
+        lines += [f"Rules off: {', '.join(f'`{r}`' for r in off) if off else 'none'}.", ""]
+    by_rule = report.get("by_rule") or {}
+    if not by_rule:
+        return [*lines, "No rule fired.", ""]
+    lines += ["| rule | fired in | right | accuracy when fired |", "|---|---:|---:|---:|"]
+    lines += [f"| `{k}` | {g['n']} | {g['correct']} | {_pct(g['accuracy'])} |"
+              for k, g in by_rule.items()]
+    none = report.get("no_rule_fired") or {}
+    if none.get("n"):
+        lines.append(f"| (no rule fired) | {none['n']} | {none['correct']} | "
+                     f"{_pct(none['accuracy'])} |")
+    return [*lines, ""]
+
+
+def rules_summary(report: dict[str, Any], *, top: int = 12) -> str:
+    """A few plain lines for the terminal: the rules off, and the rules that fired most."""
+    cfg = report.get("config", {})
+    lines = []
+    if "rules_off" in cfg:
+        lines.append("rules off: " + (", ".join(cfg["rules_off"]) or "none"))
+    by_rule = list((report.get("by_rule") or {}).items())
+    if by_rule:
+        width = max(len(k) for k, _ in by_rule[:top])
+        lines.append(f"{'rule':<{width}}  fired  right  accuracy")
+        lines += [f"{k:<{width}}  {g['n']:>5}  {g['correct']:>5}  {_pct(g['accuracy']):>8}"
+                  for k, g in by_rule[:top]]
+        if len(by_rule) > top:
+            lines.append(f"... {len(by_rule) - top} more in report.md")
     return "\n".join(lines)
 
 

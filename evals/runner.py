@@ -7,8 +7,12 @@ A run folder holds:
   with the same folder skips the items already there (an interrupted run resumes);
 * ``predictions.tsv``: the official prediction format, appended as items finish and rewritten
   in question order at the end;
-* ``run.json``: the configuration and the wall time spent so far;
+* ``run.json``: the configuration (with ``rules_off``, the agent's rules switched off) and the
+  wall time spent so far;
 * ``report.json`` and ``report.md`` (see ``evals.report``).
+
+With ``reuse`` (``evals.reuse``), a question whose answer in a base run fired none of the rules
+this run switches off is copied from the base (marked ``reused_from``) instead of asked again.
 """
 
 from __future__ import annotations
@@ -19,12 +23,15 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agent.answer import Answer
 from evals.report import ItemResult, build_report, write_report
 from evals.tasks import EvalItem, EvalTask
 from evals.wikitq_scoring import format_prediction_line
+
+if TYPE_CHECKING:
+    from evals.reuse import ReuseBase
 
 ANSWERS = "answers.jsonl"
 PREDICTIONS = "predictions.tsv"
@@ -40,7 +47,8 @@ class BatchAgent(Protocol):
 class RunOutcome:
     out_dir: Path
     report: dict[str, Any]
-    finished_now: int = 0
+    finished_now: int = 0  # answers the agent gave in this call
+    reused_now: int = 0  # answers copied from the reuse base in this call
     interrupted: bool = False
     results: list[ItemResult] = field(default_factory=list)
 
@@ -76,7 +84,8 @@ def _record_for(task: EvalTask, item: EvalItem, answer: Answer) -> dict[str, Any
             "score": task.score(item, prediction)}
 
 
-def _read_run_info(out_dir: Path) -> dict[str, Any]:
+def read_run_info(out_dir: Path) -> dict[str, Any]:
+    """The run folder's ``run.json`` ({} when there is none or it cannot be read)."""
     path = out_dir / RUN_INFO
     if path.exists():
         try:
@@ -94,29 +103,43 @@ def _write_json(path: Path, data: Any) -> None:
     tmp.replace(path)
 
 
+# What must not change when a run folder is resumed: each changes the answers.
+SAME_RUN_KEYS = ("dataset", "strategy", "model", "samples", "max_steps", "rules_off")
+
+
 def _check_same_run(info: dict[str, Any], config: dict[str, Any], out_dir: Path) -> None:
-    for key in ("dataset", "strategy", "model", "samples"):
+    for key in SAME_RUN_KEYS:
         before, now = info.get("config", {}).get(key), config.get(key)
         if before is not None and now is not None and before != now:
-            raise ValueError(
-                f"{out_dir} holds a run with {key}={before!r}, not {now!r}: "
-                "use another --out folder, or delete this one to start over")
+            if key == "rules_off":
+                what = (f"the rules {_ids(before)} off, not {_ids(now)}: a resumed run must "
+                        "use the same --rules/--without")
+            else:
+                what = f"{key}={before!r}, not {now!r}"
+            raise ValueError(f"{out_dir} holds a run with {what}; use another --out folder, "
+                             "or delete this one to start over")
+
+
+def _ids(rule_ids: list[str]) -> str:
+    return "[" + ", ".join(rule_ids) + "]" if rule_ids else "[none]"
 
 
 def run_eval(task: EvalTask, items: list[EvalItem], agent: BatchAgent, out_dir: Path | str, *,
              concurrency: int = 8, progress: bool = True,
-             config: dict[str, Any] | None = None) -> RunOutcome:
+             config: dict[str, Any] | None = None, reuse: ReuseBase | None = None) -> RunOutcome:
     """Ask every item not yet answered in ``out_dir``, then write the report over all items.
 
     Each answer is appended to ``answers.jsonl`` and ``predictions.tsv`` as it finishes. On
     KeyboardInterrupt the report is still written (unfinished items count as wrong) and the
-    outcome says ``interrupted``; call again with the same folder to resume.
+    outcome says ``interrupted``; call again with the same folder to resume. With ``reuse``,
+    the items it has an answer for (one where no rule switched off here fired) are copied
+    first, and only the rest are asked.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config = dict(config or {})
     config.setdefault("dataset", task.name)
-    info = _read_run_info(out_dir)
+    info = read_run_info(out_dir)
     _check_same_run(info, config, out_dir)
     info["config"] = {**info.get("config", {}), **config}
     info.setdefault("wall_s", 0.0)
@@ -127,6 +150,9 @@ def run_eval(task: EvalTask, items: list[EvalItem], agent: BatchAgent, out_dir: 
     records = {k: v for k, v in load_answers(out_dir / ANSWERS).items() if k in by_id}
     pending = [item for item in items if item.id not in records]
     _rewrite_predictions(out_dir, items, records)
+    reused_now = 0
+    if reuse is not None and pending:
+        pending, reused_now = _copy_reusable(task, pending, reuse, records, out_dir)
 
     started = time.monotonic()
     finished_now = 0
@@ -162,6 +188,9 @@ def run_eval(task: EvalTask, items: list[EvalItem], agent: BatchAgent, out_dir: 
     info["wall_s"] = float(info["wall_s"]) + (time.monotonic() - started if pending else 0.0)
     info["finished"] = int(info["finished"]) + finished_now
     info["interrupted"] = interrupted
+    if reuse is not None:
+        info["reused_from"] = str(reuse.dir)
+    info["reused"] = sum(1 for r in records.values() if r.get("reused_from"))
     _write_json(out_dir / RUN_INFO, info)
 
     _rewrite_predictions(out_dir, items, records)
@@ -169,9 +198,33 @@ def run_eval(task: EvalTask, items: list[EvalItem], agent: BatchAgent, out_dir: 
     report = build_report(task, results, wall_s=info["wall_s"], finished=info["finished"],
                           config=info["config"])
     report["interrupted"] = interrupted
+    report["reused"] = sum(1 for it in items if (records.get(it.id) or {}).get("reused_from"))
     write_report(out_dir, report)
     return RunOutcome(out_dir=out_dir, report=report, finished_now=finished_now,
-                      interrupted=interrupted, results=results)
+                      reused_now=reused_now, interrupted=interrupted, results=results)
+
+
+def _copy_reusable(task: EvalTask, pending: list[EvalItem], reuse: ReuseBase,
+                   records: dict[str, dict[str, Any]], out_dir: Path
+                   ) -> tuple[list[EvalItem], int]:
+    """Copy the base's answers that ``reuse`` allows into this run; (items left to ask, copied)."""
+    left: list[EvalItem] = []
+    copied = 0
+    with open(out_dir / ANSWERS, "a", encoding="utf-8") as answers_f, \
+            open(out_dir / PREDICTIONS, "a", encoding="utf-8") as preds_f:
+        for item in pending:
+            base = reuse.record_for(item.id)
+            if base is None:
+                left.append(item)
+                continue
+            prediction = [str(p) for p in base.get("prediction") or []]
+            record = {**base, "id": item.id, "prediction": prediction,
+                      "score": task.score(item, prediction)}
+            records[item.id] = record
+            _append_line(answers_f, json.dumps(record, ensure_ascii=False, default=str))
+            _append_line(preds_f, format_prediction_line(item.id, prediction))
+            copied += 1
+    return left, copied
 
 
 def _progress_bar(task: EvalTask, items: list[EvalItem],

@@ -3,6 +3,8 @@
     tablepilot eval score PRED.tsv --tagged FILE.tagged
     tablepilot eval wikitq --limit 20 --local --strategies agent,direct,sql_once --out runs/dev20
     tablepilot eval tabfact|aitqa|fetaqa --limit 50 --base-url http://127.0.0.1:8000/v1
+    tablepilot eval wikitq --limit 200 --without sql --reuse-unfired runs/dev200 --out runs/x
+    tablepilot eval ablate wikitq --base runs/dev200 --families call,reply,check --limit 200
     tablepilot eval compare runs/A runs/B
     tablepilot eval sheetcopilot --check RESULT.xlsx --task ID
 """
@@ -42,7 +44,32 @@ def register(subparsers: Any) -> None:
     cmp.add_argument("run_a", help="run folder (several over different questions: A1,A2)")
     cmp.add_argument("run_b", help="run folder (several over different questions: B1,B2)")
     cmp.add_argument("-q", "--quiet", action="store_true", help="counts only, no question lists")
+    cmp.add_argument("--row", nargs="?", const="", default=None, metavar="LABEL",
+                     help="print only one markdown table row: LABEL (default B) | fixed | "
+                          "broken | p | accuracy A -> B")
     cmp.set_defaults(func=run_compare)
+
+    ab = sub.add_parser("ablate", help="rerun with each rule family off, paired against a base",
+                        description="For each family (or rule) NAME: the eval with --without "
+                        "NAME --reuse-unfired BASE into BASE-without-NAME/ (resumable), then a "
+                        "markdown table: fixed, broken, exact McNemar p against the base.")
+    ab.add_argument("dataset", choices=DATASETS)
+    ab.add_argument("--base", type=Path, required=True,
+                    help="run folder of the eval with every default rule on")
+    ab.add_argument("--families", default=None, metavar="LIST",
+                    help="families or rule ids, comma-separated (default: every family)")
+    ab.add_argument("--table-only", action="store_true",
+                    help="run nothing: print the table from the run folders already there")
+    ab.add_argument("--data", "--questions", dest="data", type=Path, default=None,
+                    help="dataset file (default: the base run's, else the dataset's default)")
+    ab.add_argument("--limit", type=int, default=None, help="default: the base run's")
+    ab.add_argument("--offset", type=int, default=None, help="default: the base run's")
+    ab.add_argument("--max-steps", type=int, default=None, help="default: the base run's")
+    ab.add_argument("--samples", type=int, default=None, help="default: the base run's")
+    ab.add_argument("--concurrency", type=int, default=None)
+    _add_model_options(ab)
+    ab.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ab.set_defaults(func=run_ablate)
 
     sc = sub.add_parser("sheetcopilot", help="check a SheetCopilot result, or run the tasks")
     sc.add_argument("--check", type=Path, metavar="RESULT.xlsx", help="workbook to check")
@@ -57,7 +84,9 @@ def register(subparsers: Any) -> None:
 
 
 def _add_model_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model name at the endpoint")
+    p.add_argument("--model", default=None, metavar="SPEC",
+                   help="model spec (local:NAME, openai:NAME@URL, scripted:PATH) or a model "
+                        "name at the endpoint")
     p.add_argument("--base-url", default=None,
                    help="OpenAI-compatible endpoint, e.g. a vLLM server (http://HOST:8000/v1)")
     p.add_argument("--local", nargs="?", const="", default=None, metavar="NAME",
@@ -88,6 +117,15 @@ def _add_run_options(p: argparse.ArgumentParser, dataset: str) -> None:
     p.add_argument("--samples", type=int, default=None, metavar="N",
                    help="agent: drafts of each query step, voted on by result "
                         "(default: 5 with the local model, else 1)")
+    p.add_argument("--rules", default=None, metavar="LIST",
+                   help="agent: only these rules (ids or families, comma-separated; 'all', "
+                        "'none'); default: the default-on rules (`tablepilot rules`)")
+    p.add_argument("--without", action="append", default=None, metavar="RULE",
+                   help="agent: switch off a rule or family (repeatable, or comma-separated)")
+    p.add_argument("--reuse-unfired", type=Path, default=None, metavar="BASE_RUN_DIR",
+                   help="copy BASE_RUN_DIR's answer (same settings, default rules) for each "
+                        "question where none of the rules switched off here fired, and ask "
+                        "only the rest")
     p.add_argument("--out", type=Path, default=None,
                    help=f"run folder (default runs/{dataset}-<strategy>); rerun to resume")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -150,10 +188,16 @@ def _make_task(args: argparse.Namespace) -> Any:
 
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
     """TableAgent's model arguments from --model/--base-url/--local (none: the agent's default,
-    TABLEPILOT_BASE_URL when set, else the local CPU model)."""
+    TABLEPILOT_BASE_URL when set, else the local CPU model). ``--model`` takes a model spec
+    (``local:NAME``, ``openai:NAME@URL``, ``scripted:PATH``) or a model name at the endpoint."""
+    from agent.models.spec import looks_misspelt, parse_spec, spec_prefix
+
     local: str | bool | None = None
     if args.local is not None:
         local = args.local or True
+    if args.model and (spec_prefix(args.model) or looks_misspelt(args.model)):
+        parse_spec(args.model)  # a bad spec fails before any question is read
+        return {"model": args.model, "base_url": args.base_url, "local": local}
     return {"base_url": args.base_url, "model_name": args.model, "local": local}
 
 
@@ -177,14 +221,32 @@ def _strategies(args: argparse.Namespace) -> list[str]:
     return [args.strategy]
 
 
+def rule_set(args: argparse.Namespace) -> Any:
+    """The agent's ``RuleSet`` from --rules/--without (UnknownRuleError for a bad name)."""
+    from agent.rules import select
+
+    without = [name for spec in args.without or [] for name in spec.split(",")]
+    return select(args.rules, without=without or None)
+
+
 def run_dataset(args: argparse.Namespace) -> int:
     from agent import TableAgent
-    from evals.runner import run_eval
+    from agent.errors import UnknownRuleError
+    from evals.report import rules_summary
     from evals.tasks import load_slice
 
     task = _make_task(args)
     strategies = _strategies(args)
     several = len(strategies) > 1
+    try:
+        rules = rule_set(args)
+    except UnknownRuleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.reuse_unfired is not None and strategies != ["agent"]:
+        print("error: --reuse-unfired needs the agent strategy alone (rules run only there)",
+              file=sys.stderr)
+        return 2
     base = args.out or Path("runs") / (
         f"{args.dataset}-{'-'.join(strategies)}" if several else f"{args.dataset}-{strategies[0]}")
     try:
@@ -207,19 +269,26 @@ def run_dataset(args: argparse.Namespace) -> int:
             kwargs["max_steps"] = args.max_steps
         if args.samples and strategy == "agent":
             kwargs["samples"] = args.samples
+        if strategy == "agent":
+            kwargs["rules"] = rules
         agent = TableAgent(backend, **kwargs)
         config = {"dataset": task.name, "strategy": strategy, "model": label,
                   "questions": str(getattr(task, "questions", None) or getattr(task, "path", "")
                                    or getattr(task, "folder", "")),
-                  "limit": args.limit, "offset": args.offset, "concurrency": concurrency}
+                  "limit": args.limit, "offset": args.offset, "concurrency": concurrency,
+                  "max_steps": agent.limits.max_steps}
         if strategy == "agent":
             config["samples"] = agent.samples
+            config["rules_off"] = list(rules.off())
         print(f"{task.name}: {len(items)} questions, strategy {strategy}, model {label} "
               f"-> {out_dir}", file=sys.stderr)
-        outcome = run_eval(task, items, agent, out_dir, concurrency=concurrency,
-                           progress=not args.no_progress, config=config)
+        outcome = _run_one(task, items, agent, out_dir, config, args, concurrency)
+        if outcome is None:
+            return 2
         rows.append((strategy, outcome))
         print(summary_line(outcome.report))
+        if rules_text := rules_summary(outcome.report):
+            print(rules_text)
         if outcome.interrupted:
             print(f"interrupted: rerun the same command to resume from {out_dir}",
                   file=sys.stderr)
@@ -227,6 +296,31 @@ def run_dataset(args: argparse.Namespace) -> int:
     if several:
         print(side_by_side([(s, o.report) for s, o in rows]))
     return 0
+
+
+def _run_one(task: Any, items: list[Any], agent: Any, out_dir: Path, config: dict[str, Any],
+             args: argparse.Namespace, concurrency: int) -> Any:
+    """One strategy's run (a RunOutcome), or None after printing why it cannot run."""
+    from evals.reuse import open_base
+    from evals.runner import run_eval
+
+    try:
+        reuse = None
+        if args.reuse_unfired is not None:
+            reuse = open_base(args.reuse_unfired, config)
+            print(f"reusing {args.reuse_unfired}: its answer stands for each question where "
+                  f"none of the {len(reuse.newly_off)} rule(s) switched off here fired "
+                  f"({', '.join(sorted(reuse.newly_off)) or 'none'})", file=sys.stderr)
+        outcome = run_eval(task, items, agent, out_dir, concurrency=concurrency,
+                           progress=not args.no_progress, config=config, reuse=reuse)
+    except ValueError as exc:  # a folder holding another run, or a base that cannot stand in
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    if reuse is not None:
+        print(f"reused {outcome.reused_now} answer(s) from {reuse.dir}, asked "
+              f"{outcome.finished_now} (in all {outcome.report.get('reused', 0)} of "
+              f"{len(items)} reused)", file=sys.stderr)
+    return outcome
 
 
 def summary_line(report: dict[str, Any]) -> str:
@@ -257,19 +351,82 @@ def side_by_side(reports: list[tuple[str, dict[str, Any]]]) -> str:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from evals.compare import compare_runs, render_comparison
+    from evals.compare import compare_runs, comparison_row, render_comparison
 
     try:
         cmp = compare_runs(_run_dirs(args.run_a), _run_dirs(args.run_b))
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(render_comparison(cmp, verbose=not args.quiet))
+    if args.row is not None:
+        print(comparison_row(cmp, args.row or None))
+    else:
+        print(render_comparison(cmp, verbose=not args.quiet))
     return 0
 
 
 def _run_dirs(spec: str) -> list[Path]:
     return [Path(p) for p in spec.split(",") if p.strip()]
+
+
+# ---------------------------------------------------------------- ablate
+
+
+def run_ablate(args: argparse.Namespace) -> int:
+    """Each family (or rule) off in turn, reusing the base's unfired answers; then the table."""
+    from agent.rules import FAMILIES
+    from evals.ablation import ablation_rows, render_table, sub_run_dir
+
+    names = [n.strip() for n in (args.families or ",".join(FAMILIES)).split(",") if n.strip()]
+    if not args.table_only:
+        from agent.errors import UnknownRuleError
+        from agent.rules import select
+        from evals.runner import read_run_info
+
+        try:
+            for name in names:
+                select(without=name)
+        except UnknownRuleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        base_config = read_run_info(args.base).get("config")
+        if not base_config:
+            print(f"error: {args.base} has no run.json: pass the run folder of the eval with "
+                  "every default rule on", file=sys.stderr)
+            return 2
+        for name in names:
+            code = run_dataset(_ablation_args(args, base_config, name, sub_run_dir(args.base,
+                                                                                  name)))
+            if code != 0:
+                return code
+    try:
+        rows = ablation_rows(args.base, names)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(render_table(rows))
+    return 0
+
+
+def _ablation_args(args: argparse.Namespace, base_config: dict[str, Any], name: str,
+                   out: Path) -> argparse.Namespace:
+    """`eval DATASET` arguments for one ablation: the base's slice and settings unless given,
+    NAME off, the base's unfired answers reused."""
+
+    def given_or_base(value: Any, key: str) -> Any:
+        return value if value is not None else base_config.get(key)
+
+    data = args.data if args.data is not None else (
+        Path(base_config["questions"]) if base_config.get("questions") else None)
+    return argparse.Namespace(
+        dataset=args.dataset, questions=data, data=data,
+        limit=given_or_base(args.limit, "limit"), offset=given_or_base(args.offset, "offset") or 0,
+        max_steps=given_or_base(args.max_steps, "max_steps"),
+        samples=given_or_base(args.samples, "samples"), concurrency=args.concurrency,
+        model=args.model, base_url=args.base_url, local=args.local,
+        strategy="agent", strategies=None, baselines=False,
+        rules=None, without=[name], reuse_unfired=args.base, out=out,
+        no_progress=args.no_progress)
 
 
 # ---------------------------------------------------------------- sheetcopilot
