@@ -46,6 +46,7 @@ from pydantic import Field
 
 from table_io.errors import TableIOError, VersionError
 from tools.base import ToolResult
+from tools.payloads import cell_changes, python_payload, sql_payload
 
 if TYPE_CHECKING:
     from agent.core import TableAgent
@@ -468,11 +469,12 @@ def build_server(config: Config) -> MCPServer:
             result = entry.tool("sql")({"query": sql})
         if not result.ok:
             raise failed(result)
-        payload = result.payload or {}
-        frame = payload.get("frame")
+        payload = sql_payload(result)
+        frame = payload["frame"] if payload is not None else None
         rows = frame_rows(frame, 200) if frame is not None else {}
         return jsonable({"result": result.observation, **rows,
-                         "total_rows": payload.get("total_rows"), "sql": payload.get("sql"),
+                         "total_rows": payload.get("total_rows") if payload is not None else None,
+                         "sql": payload.get("sql") if payload is not None else None,
                          "tables": result.tables, "cells": result.cells})
 
     @tool(description=described(
@@ -488,8 +490,10 @@ def build_server(config: Config) -> MCPServer:
             result = entry.tool("python")({"code": code})
         if not result.ok:
             raise failed(result)
-        payload = result.payload or {}
-        return jsonable({"result": result.observation, "stdout": payload.get("stdout", ""),
+        payload = python_payload(result)
+        if payload is None:
+            return jsonable({"result": result.observation, "stdout": "", "value": None, "figures": 0})
+        return jsonable({"result": result.observation, "stdout": payload["stdout"],
                          "value": payload.get("value_repr"),
                          "figures": len(payload.get("figures") or [])})
 
@@ -507,7 +511,7 @@ def build_server(config: Config) -> MCPServer:
             if not result.ok:
                 raise failed(result)
             books.reopen(entry)
-            changes = (result.payload or {}).get("changes") or []
+            changes = cell_changes(result) or []
             return jsonable({"result": result.observation, **version_info(entry.session),
                              "changes": [c.to_dict() for c in changes[:500]],
                              "changes_total": len(changes)})

@@ -7,7 +7,6 @@ agent lives in this module so it can be tested without a browser.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import unicodedata
@@ -23,12 +22,15 @@ from table_io.errors import LimitExceededError, UnsupportedFormatError
 
 if TYPE_CHECKING:
     from agent import Answer, Session
+    from agent.models.spec import ModelSpec
     from table_io import Workbook
 
 FORMATS = ("xlsx", "xlsm", "xls", "ods", "csv", "tsv", "parquet")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 EXAMPLE_WORKBOOK = EXAMPLES / "sales_2025.xlsx"
-MODEL_ENV = "TABLEPILOT_APP_MODEL"  # "scripted:<path to JSON>" drives the app with a fake model
+# A model spec string (agent.models.spec) that fixes the model for every browser session;
+# "scripted:<path to JSON>" drives the app with a fake model (demos, tests).
+MODEL_ENV = "TABLEPILOT_APP_MODEL"
 
 Backend = Literal["local", "server"]
 
@@ -99,7 +101,7 @@ def check_server(base_url: str, *, timeout_s: float = 2.0, api_key: str = "") ->
 
 def local_model_name() -> str:
     try:
-        from agent.local_model import default_model_name
+        from agent.models.weights import default_model_name
     except ImportError:
         return "(unavailable)"
     return default_model_name()
@@ -108,29 +110,44 @@ def local_model_name() -> str:
 def local_model_status() -> tuple[bool, str]:
     """Is the local CPU model on disk? The message says how to fetch it when it is not."""
     try:
-        from agent.local_model import is_fetched
+        from agent.models.weights import is_fetched
     except ImportError:
         return False, "the local model support is not installed"
     name = local_model_name()
     if is_fetched(name):
         return True, f"{name} is ready"
-    return False, f"{name} is not downloaded yet: run `python -m agent.local_model fetch {name}`"
+    return False, f"{name} is not downloaded yet: run `python -m agent.models.weights fetch {name}`"
+
+
+def injected_spec(env: dict[str, str] | None = None) -> ModelSpec | None:
+    """The model spec TABLEPILOT_APP_MODEL names (None when unset); a ModelSpecError (a
+    ValueError) names the problem and the accepted forms."""
+    from agent.models.spec import parse_spec
+
+    text = (os.environ if env is None else env).get(MODEL_ENV, "").strip()
+    return parse_spec(text) if text else None
 
 
 def injected_model(env: dict[str, str] | None = None) -> Any | None:
-    """The model named by TABLEPILOT_APP_MODEL, for tests and demos ("scripted:<path>")."""
-    spec = (os.environ if env is None else env).get(MODEL_ENV, "").strip()
-    if not spec:
-        return None
-    kind, _, arg = spec.partition(":")
-    if kind != "scripted" or not arg:
-        raise ValueError(f"{MODEL_ENV} must look like 'scripted:<path to JSON>', not {spec!r}")
-    from agent.models.scripted import ScriptedChatModel
+    """The model TABLEPILOT_APP_MODEL names: a ScriptedChatModel for "scripted:<path>" (a JSON
+    or YAML list of turns: a string, {"tool": name, "args": {...}}, or {"content": ...,
+    "tool_calls": [...]}, see agent.models.scripted), else the ModelSpec for TableAgent."""
+    from agent.models.spec import scripted_model
 
-    # A JSON list of turns: a string (a text reply), {"tool": name, "args": {...}}, or
-    # {"content": ..., "tool_calls": [{"name", "args"}]} (see agent.models.scripted).
-    turns = json.loads(Path(arg).read_text(encoding="utf-8"))
-    return ScriptedChatModel(turns, name="scripted")
+    spec = injected_spec(env)
+    if spec is None or spec.kind != "scripted":
+        return spec
+    return scripted_model(spec)
+
+
+def spec_label(spec: ModelSpec) -> str:
+    """A model spec as the page shows it (server URLs without credentials)."""
+    if spec.kind == "scripted":
+        return f"scripted model ({spec.path.name if spec.path else ''})"
+    if spec.kind == "openai":
+        where = public_url(",".join(spec.urls)) if spec.urls else "the configured server"
+        return f"{spec.name or '(server default)'} at {where}"
+    return f"local CPU model {spec.name or local_model_name()}"
 
 
 def agent_options(settings: ModelSettings, server: ServerModel | None = None) -> dict[str, Any]:
@@ -147,6 +164,15 @@ def agent_options(settings: ModelSettings, server: ServerModel | None = None) ->
         # An empty model name: the agent uses the first model the server lists.
         return {"base_url": url, "model_name": settings.model_name or None, "api_key": key}
     return {"local": True}
+
+
+def error_text(exc: BaseException) -> str:
+    """An error as the page shows it: the agent's own errors (AgentError: a bad model spec, a
+    model server that failed) by their message, which says what to do; anything else with its
+    type, which tells a bug from a user's mistake."""
+    from agent.errors import AgentError
+
+    return str(exc) if isinstance(exc, AgentError) else f"{type(exc).__name__}: {exc}"
 
 
 # ---------------------------------------------------------------- uploads
@@ -318,13 +344,14 @@ class AppState:
         self.session, self.session_error = None, None
         try:
             options = agent_options(self.settings)
-            self.model_desc = ("scripted model" if "model" in options else self.settings.label())
+            spec = injected_spec()
+            self.model_desc = spec_label(spec) if spec else self.settings.label()
             agent = TableAgent(**options)
             self.session = agent.chat(source or self.chat_source(), auto_apply=False,
                                       workdir=work)
             self._session_overrides()
         except Exception as exc:  # the model or agent cannot start: the workbook stays shown
-            self.session_error = redact(f"the chat cannot start: {type(exc).__name__}: {exc}")
+            self.session_error = redact(f"the chat cannot start: {error_text(exc)}")
 
     def chat_source(self) -> Path | Workbook:
         """What the chat starts on: the workbook as opened (so the file is not read twice),
@@ -344,7 +371,13 @@ class AppState:
             self.start_session(source)
 
     def model_label(self) -> str:
-        return self.model_desc or self.settings.label()
+        if self.model_desc:
+            return self.model_desc
+        try:
+            spec = injected_spec()
+        except ValueError:  # a bad TABLEPILOT_APP_MODEL: the chat's start shows the error
+            spec = None
+        return spec_label(spec) if spec else self.settings.label()
 
     # -- corrections to what the detector found
 
@@ -415,7 +448,7 @@ class AppState:
                 turn.answer = redact_answer(
                     self.session.send(question, on_step=on_step, on_text=on_text))
             except Exception as exc:  # the page shows it; the session stays usable
-                turn.error = redact(f"{type(exc).__name__}: {exc}")
+                turn.error = redact(error_text(exc))
             self.notice = " ".join(self._session_notices()) or self.notice
         self.turns.append(turn)
         return turn

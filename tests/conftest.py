@@ -8,6 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# property tests check results, not timings: a busy 2-core CI box must not fail them on a
+# per-example deadline (Hypothesis' default is 200 ms)
+settings.register_profile("tablepilot", deadline=None)
+settings.load_profile("tablepilot")
 
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex

@@ -1,4 +1,6 @@
-"""`tablepilot app [--host HOST] [--port PORT] [--no-login] [STREAMLIT OPTIONS]`: start the page.
+"""`tablepilot app [--host HOST] [--port PORT] [--no-login] [--model SPEC] [STREAMLIT OPTIONS]`:
+start the page (--model: a model spec string that every browser session uses, or a bare model
+name at the configured endpoint).
 
 The app listens on 127.0.0.1 (this machine only) unless told otherwise: `--host 0.0.0.0` (or
 `--server.address`) shares it on the network, and then a login must be configured
@@ -105,6 +107,7 @@ def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
     parser.add_argument("--host", default=None)
     parser.add_argument("--port", default=None)
     parser.add_argument("--no-login", action="store_true")
+    parser.add_argument("--model", default=None)
     return parser.parse_known_args(argv)
 
 
@@ -153,6 +156,23 @@ def shared_env(argv: list[str], env: dict[str, str] | None = None) -> dict[str, 
     return {LOCK_MODEL: "1"}
 
 
+def model_env(argv: list[str]) -> dict[str, str]:
+    """The environment `--model SPEC` sets: a spec string (local:, openai:NAME@URL,
+    scripted:PATH) fixes the model for every browser (TABLEPILOT_APP_MODEL); a bare name is the
+    model at the configured endpoint (TABLEPILOT_MODEL). A bad spec raises ModelSpecError."""
+    from agent.models.spec import looks_misspelt, parse_spec, spec_prefix, spec_string
+
+    ours, _ = parse(argv)
+    model = (ours.model or "").strip()
+    if not model:
+        return {}
+    if spec_prefix(model) or looks_misspelt(model):
+        from app.state import MODEL_ENV
+
+        return {MODEL_ENV: spec_string(parse_spec(model))}
+    return {"TABLEPILOT_MODEL": model}
+
+
 def warnings(argv: list[str], env: dict[str, str] | None = None) -> list[str]:
     env = dict(os.environ if env is None else env)
     ours, _ = parse(argv)
@@ -173,6 +193,7 @@ def launch(argv: list[str]) -> int:
     except AppCommandError as exc:
         print(f"tablepilot app: error: {exc}", file=sys.stderr)
         return 2
+    os.environ.update(model_env(argv))  # a bad --model raises ModelSpecError: app.cli prints it
     for note in warnings(argv):
         print(f"tablepilot app: warning: {note}", file=sys.stderr)
     for name, value in shared_env(argv).items():
@@ -199,7 +220,8 @@ def register(subparsers: Any) -> None:
         help="start the Streamlit app (options go to `streamlit run`)",
         description="Start the chat-with-your-workbook page on 127.0.0.1. --host 0.0.0.0 shares "
         "it (a login is then required: TABLEPILOT_APP_PASSWORD or [auth] in "
-        ".streamlit/secrets.toml, or --no-login). Other options go to `streamlit run`.",
+        ".streamlit/secrets.toml, or --no-login). --model SPEC fixes the model (local:NAME, "
+        "openai:NAME@URL, scripted:PATH). Other options go to `streamlit run`.",
     )
     parser.set_defaults(func=run)
 

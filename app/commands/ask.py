@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model / --base-url / --api-key / --local [NAME] / --tool-mode and the run limits."""
     g = parser.add_argument_group("model")
-    g.add_argument("--model", default=None,
-                   help="model name at the endpoint (default: TABLEPILOT_MODEL, or the server's)")
+    g.add_argument("--model", default=None, metavar="SPEC",
+                   help="local:[NAME], openai:NAME@URL[,URL...], scripted:PATH (a JSON/YAML "
+                        "list of replies), or a bare model name at the endpoint "
+                        "(default: TABLEPILOT_MODEL, or the server's)")
     g.add_argument("--base-url", default=None,
                    help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 "
                         "(default: TABLEPILOT_BASE_URL; without one, the local CPU model)")
@@ -23,22 +24,66 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--tool-mode", choices=["native", "text"], default=None,
                    help="native tool calls, or the text protocol (default: by backend)")
     g.add_argument("--strategy", choices=["agent", "direct", "sql_once"], default="agent")
-    g.add_argument("--max-steps", type=int, default=8)
-    g.add_argument("--samples", type=int, default=None, metavar="N",
+    g.add_argument("--max-steps", type=positive_int, default=8)
+    g.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="drafts of each query step, run and voted on by result "
                         "(default: 5 with the local model, else 1)")
     g.add_argument("--timeout", type=float, default=300.0, help="seconds per question")
     g.add_argument("--no-python", action="store_true", help="do not offer the python tool")
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def add_rule_options(parser: argparse.ArgumentParser) -> None:
+    """--rules LIST / --without RULE: which of the agent's rules run (see `tablepilot rules`)."""
+    g = parser.add_argument_group("rules")
+    g.add_argument("--rules", action="append", default=None, metavar="LIST",
+                   help="run only these rules: ids or family names, comma-separated or "
+                        "repeated ('all', 'none'; default: the rules that are on by default)")
+    g.add_argument("--without", action="append", default=None, metavar="RULE",
+                   help="leave out a rule or a family (repeatable, or comma-separated)")
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    if values is None:
+        return None
+    return [name.strip() for value in values for name in value.split(",") if name.strip()]
+
+
+def rules_from_args(args: argparse.Namespace) -> Any:
+    """The RuleSet that --rules/--without choose (UnknownRuleError names a bad name)."""
+    from agent.rules import select
+
+    return select(_names(getattr(args, "rules", None)),
+                  without=_names(getattr(args, "without", None)))
+
+
+def model_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    """TableAgent's model arguments: a spec string as it is (checked here, so a bad one fails
+    before any file is read); a bare --model is a model name (at --base-url or
+    TABLEPILOT_BASE_URL, or of the local model with --local)."""
+    from agent.models.spec import looks_misspelt, parse_spec, spec_prefix
+
+    spec = args.model if args.model and (spec_prefix(args.model) or looks_misspelt(args.model)) \
+        else None
+    if spec:
+        parse_spec(spec)
+    return dict(model=spec, model_name=None if spec else args.model, base_url=args.base_url,
+                api_key=args.api_key, local=args.local, tool_mode=args.tool_mode)
+
+
 def agent_from_args(args: argparse.Namespace) -> Any:
     from agent import TableAgent
 
-    return TableAgent(model=args.model if args.base_url or not args.local else None,
-                      base_url=args.base_url, api_key=args.api_key, local=args.local,
-                      model_name=args.model, tool_mode=args.tool_mode, strategy=args.strategy,
+    return TableAgent(**model_from_args(args), strategy=args.strategy,
                       max_steps=args.max_steps, timeout_s=args.timeout,
-                      python=not args.no_python, samples=args.samples)
+                      python=not args.no_python, samples=args.samples,
+                      rules=rules_from_args(args))
 
 
 def print_step(console: Any, step: Any) -> None:
@@ -47,8 +92,9 @@ def print_step(console: Any, step: Any) -> None:
     arg = next(iter(step.input.values()), "") if step.input else ""
     shown = arg if isinstance(arg, str) else json.dumps(arg, ensure_ascii=False)
     status = "[red]error[/red]" if step.error else "[green]ok[/green]"
+    rules = f" rules: {', '.join(step.rules)}" if step.rules else ""
     console.print(f"[bold]{step.index}. {step.tool}[/bold] {status} "
-                  f"[dim]{step.duration_s * 1000:.0f} ms[/dim]")
+                  f"[dim]{step.duration_s * 1000:.0f} ms{escape(rules)}[/dim]")
     console.print(f"  [cyan]{escape(shown[:800])}[/cyan]")
     out = step.error or step.output
     lines = out.splitlines()
@@ -70,6 +116,8 @@ def print_answer(console: Any, answer: Any) -> None:
     if answer.cells:
         more = f" +{len(answer.cells) - 8}" if len(answer.cells) > 8 else ""
         meta.append("cells: " + ", ".join(answer.cells[:8]) + more)
+    if answer.rules_fired:
+        meta.append("rules: " + ", ".join(answer.rules_fired))
     console.print(f"[dim]{escape(' | '.join(meta))}[/dim]")
 
 
@@ -81,25 +129,21 @@ def register(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the answer")
     add_model_options(p)
+    add_rule_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from agent.models.local import LocalServerError
     from table_io import open_workbook
 
     console = Console(stderr=False, highlight=False)
+    agent = agent_from_args(args)  # a bad --model or --rules fails before the file is read
     workbook = open_workbook(args.file)
-    agent = agent_from_args(args)
-    try:
-        answer = agent.ask(workbook, args.question,
-                           on_step=None if args.quiet or args.json else
-                           (lambda s: print_step(console, s)))
-    except (LocalServerError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    answer = agent.ask(workbook, args.question,
+                       on_step=None if args.quiet or args.json else
+                       (lambda s: print_step(console, s)))
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, default=str, indent=2))
     elif args.quiet:

@@ -7,7 +7,7 @@ import sys
 from collections import Counter
 from typing import Any
 
-from app.commands.ask import add_model_options, agent_from_args
+from app.commands.ask import add_model_options, add_rule_options, agent_from_args
 
 
 def register(subparsers: Any) -> None:
@@ -20,27 +20,23 @@ def register(subparsers: Any) -> None:
     p.add_argument("--concurrency", "-c", type=int, default=8)
     p.add_argument("--no-progress", action="store_true")
     add_model_options(p)
+    add_rule_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from agent.batch import load_items
-    from agent.models.local import LocalServerError
 
+    agent = agent_from_args(args)  # a bad --model or --rules fails before the input is read
     try:
         items = load_items(args.input)
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    agent = agent_from_args(args)
     counts: Counter[str] = Counter()
-    try:
-        for _, answer in agent.batch(items, concurrency=args.concurrency, out=args.out,
-                                     progress=not args.no_progress):
-            counts[answer.status] += 1
-    except LocalServerError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    for _, answer in agent.batch(items, concurrency=args.concurrency, out=args.out,
+                                 progress=not args.no_progress):
+        counts[answer.status] += 1
     summary = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "nothing to do"
     print(f"{sum(counts.values())} answered this run ({summary}); results in {args.out}")
     return 0

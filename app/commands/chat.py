@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from app.commands.ask import add_model_options, agent_from_args, print_answer, print_step
+from app.commands.ask import (
+    add_model_options,
+    add_rule_options,
+    agent_from_args,
+    print_answer,
+    print_step,
+)
 
 HELP = ("commands: /undo  /redo  /save PATH  /apply  /discard  /history  /quit  "
         "(anything else is a question or an edit request)")
@@ -20,13 +25,13 @@ def register(subparsers: Any) -> None:
                    help="hold edits for /apply or /discard instead of applying them at once")
     p.add_argument("--workdir", default=None, help="folder for the versions (default: temporary)")
     add_model_options(p)
+    add_rule_options(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, input_fn: Any = input) -> int:
     from rich.console import Console
 
-    from agent.models.local import LocalServerError
     from table_io.errors import TableIOError
 
     console = Console(highlight=False)
@@ -70,11 +75,8 @@ def run(args: argparse.Namespace, input_fn: Any = input) -> int:
             except (TableIOError, ValueError) as exc:
                 console.print(f"[red]{exc}[/red]")
             continue
-        try:
-            answer = session.send(line, on_step=lambda s: print_step(console, s))
-        except LocalServerError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        # A model that cannot start (an AgentError) ends the chat: app.cli prints it.
+        answer = session.send(line, on_step=lambda s: print_step(console, s))
         print_answer(console, answer)
         if session.pending is not None:
             console.print("[yellow]pending edit:[/yellow]\n" + session.pending.describe())

@@ -40,11 +40,14 @@ def register(subparsers: Any) -> None:
 
 
 def model_configured(args: argparse.Namespace) -> bool:
-    """Whether `ask` has a model: --base-url, --local, or TABLEPILOT_BASE_URL (never the local
-    model implicitly: it would download and start llama.cpp behind the client's back)."""
+    """Whether `ask` has a model: a --model spec string (local:, openai:, scripted:),
+    --base-url, --local, or TABLEPILOT_BASE_URL (never the local model implicitly: it would
+    download and start llama.cpp behind the client's back)."""
     from agent.models import openai_compat
+    from agent.models.spec import spec_prefix
 
-    return bool(args.base_url or args.local or openai_compat.configured())
+    named = bool(args.model and spec_prefix(args.model))
+    return bool(named or args.base_url or args.local or openai_compat.configured())
 
 
 def run(args: argparse.Namespace) -> int:

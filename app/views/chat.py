@@ -86,12 +86,17 @@ def show_turn(turn: Turn) -> None:
     st.markdown("  \n".join(facts))
     st.caption(f"Answered by {answer.model or 'the model'} · {answer.duration_s:.1f} s · "
                f"{answer.tokens_in:,} tokens in, {answer.tokens_out:,} out · "
-               f"{len(answer.steps)} step(s)")
+               f"{len(answer.steps)} step(s)" + rules_note(answer))
     chart(answer)
     if answer.steps:
         with st.expander(f"Steps ({len(answer.steps)})", icon=":material/list:"):
             for step in answer.steps:
                 show_step(step)
+
+
+def rules_note(answer: Answer) -> str:
+    """Which of the agent's rules shaped this answer (`tablepilot rules` says what each does)."""
+    return f" · rules: {', '.join(answer.rules_fired)}" if answer.rules_fired else ""
 
 
 def chart(answer: Answer) -> None:
@@ -118,7 +123,8 @@ def chart(answer: Answer) -> None:
 
 def show_step(step: Step) -> None:
     tokens = f"{step.tokens_in:,} in / {step.tokens_out:,} out tokens"
-    st.markdown(f"**{step.index}. {step.tool}** · {step.duration_s:.2f} s · {tokens}")
+    rules = f" · rules: {', '.join(step.rules)}" if step.rules else ""
+    st.markdown(f"**{step.index}. {step.tool}** · {step.duration_s:.2f} s · {tokens}{rules}")
     if step.thought:
         st.caption(step.thought)
     tool_input = step.input or {}

@@ -210,8 +210,9 @@ def numbers_as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def step_rows(payload: dict[str, Any]) -> int | None:
-    """How many rows the step's full result had (the preview may show fewer)."""
-    rows = payload.get("rows")
+    """How many rows the step's full result had (the preview, and the rows returned, may be
+    fewer; logs older than ``total_rows`` hold only the rows returned)."""
+    rows = payload.get("total_rows", payload.get("rows"))
     return rows if isinstance(rows, int) else None
 
 

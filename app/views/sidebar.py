@@ -55,7 +55,7 @@ def source_panel(state: AppState) -> None:
 def model_panel(state: AppState) -> None:
     st.header("Model")
     if os.environ.get(MODEL_ENV):
-        st.info(f"A scripted model answers ({MODEL_ENV} is set).")
+        st.info(f"The model is set by the server ({MODEL_ENV}): {state.model_label()}")
         return
     server = ServerModel.from_env()
     current = state.settings
