@@ -15,7 +15,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
@@ -51,6 +51,9 @@ class Drafted:
     vote: str  # e.g. '3 of 5 drafts of this query gave this result'; '' when none had a vote
     log: list[dict[str, Any]] | None  # every draft, for the step's payload
     usage: Usage  # the extra drafts' tokens
+    # rules that acted on any draft (a SQL repair in a draft that lost still shaped the vote):
+    # recorded on the step, so an ablation knows every question a rule touched
+    rules: list[str] = field(default_factory=list)
 
 
 def should_draft(samples: int, call: Call, n_calls: int, tools: Sequence[str],
@@ -89,10 +92,17 @@ def draft_step(model: ChatModel, greedy: Call, messages: list[BaseMessage],
             drafts.append(Draft(calls[0].with_(native=greedy.native, id=greedy.id), reply))
     run_drafts(drafts, execute)
     chosen, vote = pick(drafts)
+    rules = list(dict.fromkeys(r for d in drafts for r in _repairs(d.result)))
     if not vote and failed_before(chosen.call):
         # nothing succeeded: a new mistake teaches more than the same one again
         chosen = next((d for d in drafts if not failed_before(d.call)), chosen)
-    return Drafted(chosen, vote, draft_log(drafts) if len(drafts) > 1 else None, usage)
+        rules.append("failed-call-not-rerun")
+    return Drafted(chosen, vote, draft_log(drafts) if len(drafts) > 1 else None, usage, rules)
+
+
+def _repairs(result: ToolResult | None) -> list[str]:
+    sql = sql_payload(result) if result is not None else None
+    return [str(r) for r in sql.get("repairs", [])] if sql else []
 
 
 def result_key(result: ToolResult) -> str | None:

@@ -151,6 +151,7 @@ class Run:
                 call.name](dict(call.args))
             error = result.error.render() if result.error else None
         rules += [str(r) for r in sql.get("repairs", [])] if (sql := sql_payload(result)) else []
+        rules = list(dict.fromkeys([*rules, *(done.rules if done else [])]))
         observation = result.observation or ""
         if done and done.vote and error is None:
             observation = f"({done.vote})\n{observation}"

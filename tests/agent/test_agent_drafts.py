@@ -214,3 +214,20 @@ def test_a_count_of_listed_values_is_replaced_by_the_values(sales_xlsx: Path) ->
     answer = TableAgent(model, python=False, tool_mode="text").ask(
         sales_xlsx, "How many regions sold more than 90?")
     assert answer.value == 2
+
+
+def test_a_repair_in_a_draft_that_lost_is_recorded_on_the_step(sales_xlsx: Path) -> None:
+    # the losing draft needed the invented-table repair: it still took part in the vote, so an
+    # ablation without that repair must ask this question again
+    answer, _ = _ask(sales_xlsx, [
+        tool_call("sql", query=WRONG),  # greedy, wins the tie
+        tool_call("sql", query=RIGHT.replace("FROM sales", "FROM products")),  # repaired
+        tool_call("final_answer", answer=2),
+    ], samples=2)
+    [step] = answer.steps
+    assert step.input["query"] == WRONG and "invented-table" in step.rules
+    assert "invented-table" in answer.rules_fired
+    again, _ = _ask(sales_xlsx, [
+        tool_call("sql", query=WRONG), tool_call("sql", query=RIGHT),
+        tool_call("final_answer", answer=2)], samples=2)
+    assert again.steps[0].rules == []
