@@ -26,18 +26,19 @@ def reply_names_result(state: RunState, text: str) -> Accept | None:
 @rule("short-reply-after-result", "reply", "a short text reply (not a plan) after a successful "
       "result is the answer")
 def short_reply_after_result(state: RunState, text: str) -> Accept | None:
-    stripped = text.strip()
-    if not usable(stripped) or looks_like_plan(stripped) or not state.any_ok or len(stripped) > 200:
-        return None
-    return Accept(answer_from_sentence(stripped), via="reply", source="text reply",
-                  explanation=stripped)
+    return _short_reply(text, state.any_ok, 200)
 
 
 @rule("reply-after-nudge", "reply", "after the model was asked for a call or an answer, a short "
       "text reply (not a plan) is the answer")
 def reply_after_nudge(state: RunState, text: str) -> Accept | None:
+    return _short_reply(text, state.nudged, 300)
+
+
+def _short_reply(text: str, when: bool, max_chars: int) -> Accept | None:
+    """``text`` as the model's answer, when ``when`` holds and it is short and not a plan."""
     stripped = text.strip()
-    if not usable(stripped) or looks_like_plan(stripped) or not state.nudged or len(stripped) > 300:
+    if not when or not usable(stripped) or looks_like_plan(stripped) or len(stripped) > max_chars:
         return None
     return Accept(answer_from_sentence(stripped), via="reply", source="text reply",
                   explanation=stripped)
