@@ -27,6 +27,7 @@ from table_io.cell_types import type_column
 from table_io.detect import SheetDetector, TableSpec, nonempty_mask
 from table_io.errors import CorruptFileError, EmptyWorkbookError, LimitExceededError
 from table_io.grid import SheetGrid
+from table_io.layout_rules import repeated_header_rows
 from table_io.limits import Limits
 from table_io.model import Table
 from table_io.naming import clean_column_names
@@ -171,6 +172,7 @@ def csv_spec(values: np.ndarray, mask: np.ndarray | None = None) -> TableSpec:
     spec = TableSpec(top=top, bottom=bottom, left=0, right=width - 1, header_rows=1,
                      title=" / ".join(titles) or None, notes=notes)
     spec.total_rows = SheetDetector(values, mask=mask).total_rows(top + 1, bottom, 0, width - 1)
+    spec.repeated_header_rows = repeated_header_rows(values, spec)  # a header pasted again
     return spec
 
 

@@ -28,6 +28,9 @@ def describe(workbook: Workbook, head: int = 0) -> dict[str, Any]:
                 "title": t.title, "notes": t.notes, "total_rows": t.total_row_numbers,
                 "hidden_rows": t.hidden_rows, "row_levels": t.row_levels,
             }
+            for extra in ("dropped_rows", "key_values"):  # rows left out, sheet metadata kept
+                if t.meta.get(extra):
+                    item[extra] = t.meta[extra]
             if t.duckdb_source is not None:
                 item["loaded_by"] = "duckdb"
             if head:

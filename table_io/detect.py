@@ -11,6 +11,9 @@ The grid is a 2-D object array of cell values at their sheet positions ('' for e
    rows (grouping rows with merged or spread cells are stacked on the row below), Total and
    Subtotal rows. Everything is vectorised over the grid or limited to a few rows, so a
    200,000-row sheet costs milliseconds here.
+4. The layout rules of :mod:`table_io.layout_rules`: a units row under the header joins it,
+   page-break copies of the header leave the data, 2-column label/value blocks beside or above
+   a table become its notes and ``key_values``, and tables come out in reading order.
 """
 
 from __future__ import annotations
@@ -21,10 +24,17 @@ from typing import Any
 
 import numpy as np
 
-TOTAL_RE = re.compile(
-    r"^\s*(grand\s+|sub[-\s]?)?totals?\b|\btotals?\s*:?\s*$|^\s*(sum|summe|gesamt|insgesamt)\s*:?\s*$",
-    re.IGNORECASE,
+from table_io.layout_rules import (
+    TOTAL_RE,
+    as_unit_label,
+    is_key_value_block,
+    is_units_row,
+    key_value_pairs,
+    nearest_table,
+    reading_order,
+    repeated_header_rows,
 )
+
 # a bare "Total" / "Grand total" / "Sum" ends a table; "Total revenue" is a subtotal inside one
 GRAND_TOTAL_RE = re.compile(
     r"^\s*(grand\s+)?totals?\s*:?\s*$|^\s*(sum|summe|gesamt|insgesamt)\s*:?\s*$", re.IGNORECASE
@@ -57,6 +67,9 @@ class TableSpec:
     title: str | None = None
     notes: list[str] = field(default_factory=list)
     total_rows: list[int] = field(default_factory=list)  # 0-based grid rows
+    units_row: bool = False  # the last header row gives units: 'Amount' over '(EUR)'
+    repeated_header_rows: list[int] = field(default_factory=list)  # 0-based, page-break copies
+    key_values: dict[str, str] = field(default_factory=dict)  # 'Prepared by' -> 'J. Smith'
 
 
 def nonempty_mask(values: np.ndarray) -> np.ndarray:
@@ -179,13 +192,21 @@ class SheetDetector:
         for blk in blocks:
             (text_blocks if self._is_text_block(blk) else table_blocks).append(blk)
         specs: list[TableSpec] = []
+        kv_blocks: list[Rect] = []
         for blk in table_blocks:
             prev = self._continued_table(specs, blk, text_blocks, table_blocks)
             if prev is not None:
                 prev.bottom = blk[1]
                 prev.left, prev.right = min(prev.left, blk[2]), max(prev.right, blk[3])
                 continue
+            bold_header = self.row_bold(blk[0], blk[2], blk[3]) and not self.row_bold(blk[1], blk[2], blk[3])
+            if len(table_blocks) > 1 and is_key_value_block(self.values, blk, table_blocks, bold_header):
+                kv_blocks.append(blk)  # sheet metadata beside or above a table, not a table
+                continue
             specs.append(TableSpec(top=blk[0], bottom=blk[1], left=blk[2], right=blk[3]))
+        if not specs:  # label/value pairs and nothing else: they are the sheet's table
+            specs = [TableSpec(top=b[0], bottom=b[1], left=b[2], right=b[3]) for b in kv_blocks]
+            kv_blocks = []
         if not specs and text_blocks:
             # a sheet of single-column text: one table after all, if it has a header and a row
             # (a lone caption, like a chart's title, is no table)
@@ -196,7 +217,19 @@ class SheetDetector:
         for spec in specs:
             self._shape(spec)
         self._attach_text(specs, text_blocks)
-        return [s for s in specs if s.bottom >= s.top]
+        self._attach_key_values(specs, kv_blocks)
+        return reading_order([s for s in specs if s.bottom >= s.top])
+
+    def _attach_key_values(self, specs: list[TableSpec], kv_blocks: list[Rect]) -> None:
+        """Label/value blocks become notes ('Prepared by: J. Smith') and ``key_values`` of the
+        table they stand over or beside."""
+        for blk in kv_blocks:
+            if not specs:
+                return
+            spec = nearest_table(specs, blk)
+            for label, value in key_value_pairs(self.values, blk):
+                spec.notes.append(f"{label}: {value}" if value else label)
+                spec.key_values.setdefault(label, value)
 
     def _attach_text(self, specs: list[TableSpec], text_blocks: list[Rect]) -> None:
         """A text block just above a table is its title; one below it, a note."""
@@ -329,6 +362,7 @@ class SheetDetector:
         spec.header_rows = self._count_header_rows(spec)
         first_data = spec.top + spec.header_rows
         spec.total_rows = self.total_rows(first_data, spec.bottom, spec.left, spec.right)
+        spec.repeated_header_rows = repeated_header_rows(self.values, spec)
 
     def total_rows(self, first: int, last: int, left: int, right: int) -> list[int]:
         """Rows whose label (first text cell of the first two columns) says Total/Subtotal.
@@ -412,7 +446,8 @@ class SheetDetector:
             if not self._header_continuation(cur, spec):
                 break
             h += 1
-        return h
+        spec.units_row = h < n_rows - 1 and is_units_row(self.values, spec.top + h, spec, h)
+        return h + 1 if spec.units_row else h
 
     def _no_header(self, spec: TableSpec) -> bool:
         """The first row holds no text, only numbers or dates like the rows under it (and not
@@ -506,6 +541,8 @@ def header_names(values: np.ndarray, spec: TableSpec, merged: list[tuple[int, in
                     last = block[i][j]
                 elif last and block[h - 1][j]:
                     block[i][j] = last
+    if spec.units_row:
+        block[h - 1] = [as_unit_label(text) if text else "" for text in block[h - 1]]
     out: list[list[str]] = []
     for j in range(spec.right - spec.left + 1):
         parts: list[str] = []

@@ -19,6 +19,7 @@ import numpy as np
 
 from table_io.detect import SheetDetector, TableSpec, nonempty_mask
 from table_io.errors import TableIOError, TableNotFoundError
+from table_io.layout_rules import repeated_header_rows
 from table_io.model import Table, Workbook, column_index
 from table_io.naming import sql_identifier, unique
 from table_io.tables import build_table
@@ -119,6 +120,7 @@ def apply_overrides(workbook: Workbook, overrides: dict[str, dict[str, Any]]) ->
         if spec.header_rows < 0 or spec.header_rows > bottom - top + 1:
             raise OverrideError(f"header_rows={header!r} does not fit the range", source=workbook.source)
         spec.total_rows = detector.total_rows(top + spec.header_rows, bottom, left, right)
+        spec.repeated_header_rows = repeated_header_rows(grid.values, spec)
         overlapping = [
             t for t in tables
             if t.sheet == sheet_name and (t is replaced or _overlaps(parse_range(t.range, workbook.source), (top, bottom, left, right)))

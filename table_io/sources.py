@@ -1,12 +1,16 @@
 """Where the bytes come from and what they are: paths, bytes and file objects, sniffed by content.
 
 The extension is only a hint: a format is decided by the file's magic bytes (a zip holding
-``xl/workbook.xml`` is a workbook whatever it is called), and text falls back to CSV.
+``xl/workbook.xml`` is a workbook whatever it is called), and text falls back to CSV, unless it
+is JSON or XML, or its name says it is a kind of file that is not a table (.md, .yaml, ...).
+Every refusal names the file, what it is and the types tablepilot reads (``SUPPORTED``).
 """
 
 from __future__ import annotations
 
 import io
+import json
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +32,7 @@ EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 PARQUET_MAGIC = b"PAR1"
 SPREADSHEET_FORMATS = {"xlsx", "xlsm", "xls", "ods"}
 TEXT_FORMATS = {"csv", "tsv"}
+SUPPORTED = "tablepilot reads .xlsx, .xlsm, .xls, .ods, .csv, .tsv and .parquet files"
 
 _OTHER_MAGIC = {
     b"%PDF": "a PDF document",
@@ -41,7 +46,30 @@ _OTHER_MAGIC = {
     b"{\\rtf": "an RTF document",
     b"\x7fELF": "an executable",
     b"MZ": "an executable",
+    b"II*\x00": "a TIFF image",
+    b"MM\x00*": "a TIFF image",
 }
+
+# Text whose name says it is not a table: read as CSV it would become junk columns.
+_TEXT_NOT_TABLES = {
+    "json": "a JSON file", "jsonl": "a JSON Lines file", "ndjson": "a JSON Lines file",
+    "geojson": "a GeoJSON file", "xml": "an XML file", "yaml": "a YAML file",
+    "yml": "a YAML file", "toml": "a TOML file", "md": "a Markdown document",
+    "markdown": "a Markdown document", "html": "an HTML page", "htm": "an HTML page",
+    "svg": "an SVG image", "pdf": "a PDF document", "docx": "a Word document",
+    "doc": "a Word document", "pptx": "a PowerPoint file", "rtf": "an RTF document",
+    "py": "a Python script", "sql": "an SQL script", "ipynb": "a Jupyter notebook",
+}
+
+
+_HEAD_BYTES = 8192  # how much of a file is read to sniff its type
+_JSON_START = re.compile(r'\s*(\{\s*"|\[\s*[\[{"])')
+
+
+def not_a_table(what: str, display: str) -> UnsupportedFormatError:
+    """The refusal for a file that is not a table: what it is, and what tablepilot reads."""
+    return UnsupportedFormatError(f"is {what}, not a spreadsheet or table file; {SUPPORTED}",
+                                  source=display)
 
 
 @dataclass
@@ -79,14 +107,14 @@ def resolve(source: Any, name: str | None, limits: Limits) -> Source:
         data = bytes(source)
         display = name or "<bytes>"
         _check_size(len(data), display, limits)
-        return Source(display, sniff(data[:8192], display, lambda: data), data=data)
+        return Source(display, sniff(data[:_HEAD_BYTES], display, lambda: data), data=data)
     if hasattr(source, "read"):
         display = name or Path(str(getattr(source, "name", "<file>"))).name
         data = source.read(limits.max_file_bytes + 1)
         if isinstance(data, str):
             data = data.encode("utf-8")
         _check_size(len(data), display, limits)
-        return Source(display, sniff(data[:8192], display, lambda: data), data=data)
+        return Source(display, sniff(data[:_HEAD_BYTES], display, lambda: data), data=data)
     if isinstance(source, (str, Path)):
         path = Path(source).expanduser()
         display = name or path.name
@@ -97,7 +125,7 @@ def resolve(source: Any, name: str | None, limits: Limits) -> Source:
         size = path.stat().st_size
         _check_size(size, display, limits)
         with path.open("rb") as fh:
-            head = fh.read(8192)
+            head = fh.read(_HEAD_BYTES)
         return Source(display, sniff(head, display, path.read_bytes), path=path)
     raise UnsupportedFormatError(
         f"cannot open an object of type {type(source).__name__}; pass a path, bytes, a binary "
@@ -128,22 +156,50 @@ def sniff(head: bytes, display: str, read_all: Any) -> str:
         return "parquet"
     for magic, what in _OTHER_MAGIC.items():
         if head.startswith(magic):
-            raise UnsupportedFormatError(f"is {what}, not a spreadsheet", source=display)
+            raise not_a_table(what, display)
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        raise not_a_table("a WebP image", display)
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise UnsupportedFormatError(
-            "is a binary file of unknown type, not a spreadsheet, CSV or Parquet file",
-            source=display,
-        )
+        kind = f"a binary .{suffix} file" if suffix else "a binary file"
+        raise not_a_table(f"{kind} of unknown type", display)
     if suffix in SPREADSHEET_FORMATS | {"parquet"}:
         raise CorruptFileError(
             f"has a .{suffix} name but its content is not a .{suffix} file (corrupt, or text "
             "renamed)",
             source=display,
         )
-    lowered = head.lstrip()[:200].lower()
+    lowered = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:200].lower()
     if lowered.startswith((b"<!doctype html", b"<html")):
-        raise UnsupportedFormatError("is an HTML page, not a spreadsheet", source=display)
+        raise not_a_table("an HTML page", display)
+    if lowered.startswith(b"<?xml"):
+        raise not_a_table("an XML file", display)
+    if suffix not in TEXT_FORMATS and suffix in _TEXT_NOT_TABLES:
+        raise not_a_table(_TEXT_NOT_TABLES[suffix], display)
+    if lowered.startswith((b"{", b"[")) and suffix not in TEXT_FORMATS:
+        json_kind = _json_kind(head, whole=len(head) < _HEAD_BYTES)
+        if json_kind:
+            raise not_a_table(json_kind, display)
     return "tsv" if suffix == "tsv" else "csv"
+
+
+def _json_kind(head: bytes, whole: bool) -> str | None:
+    """'a JSON file' or 'a JSON Lines file' when the text is JSON, else None (a CSV whose first
+    cell starts with a bracket). Only ``head`` is read: ``whole`` says it is the whole file;
+    a longer file is JSON when it opens like JSON's arrays and objects do."""
+    text = head.decode("utf-8-sig", errors="replace")
+    if whole:
+        try:
+            json.loads(text)
+            return "a JSON file"
+        except ValueError:
+            pass
+    first, _, rest = text.lstrip().partition("\n")
+    try:
+        if isinstance(json.loads(first), dict | list):
+            return "a JSON Lines file" if rest.strip() else "a JSON file"
+    except ValueError:
+        pass
+    return None if whole or not _JSON_START.match(text) else "a JSON file"
 
 
 def _sniff_zip(data: bytes, display: str) -> str:
@@ -168,16 +224,14 @@ def _sniff_zip(data: bytes, display: str) -> str:
     if b"opendocument.spreadsheet" in mimetype:
         return "ods"
     if "word/document.xml" in names:
-        raise UnsupportedFormatError("is a Word document, not a spreadsheet", source=display)
+        raise not_a_table("a Word document", display)
     if "ppt/presentation.xml" in names:
-        raise UnsupportedFormatError("is a PowerPoint file, not a spreadsheet", source=display)
+        raise not_a_table("a PowerPoint file", display)
     if b"opendocument" in mimetype:
-        raise UnsupportedFormatError(
-            "is an OpenDocument file that is not a spreadsheet", source=display
-        )
+        raise not_a_table("an OpenDocument text, drawing or presentation file", display)
     if not names:
         raise EmptyWorkbookError("is an empty zip archive", source=display)
-    raise UnsupportedFormatError("is a zip archive, not a spreadsheet", source=display)
+    raise not_a_table("a zip archive", display)
 
 
 def _sniff_ole(data: bytes, display: str) -> str:
@@ -190,7 +244,5 @@ def _sniff_ole(data: bytes, display: str) -> str:
     if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
         return "xls"
     if "WordDocument".encode("utf-16-le") in data:
-        raise UnsupportedFormatError("is a Word .doc document, not a spreadsheet", source=display)
-    raise UnsupportedFormatError(
-        "is an OLE compound file without a workbook stream, not a spreadsheet", source=display
-    )
+        raise not_a_table("a Word .doc document", display)
+    raise not_a_table("an OLE compound file without a workbook stream", display)

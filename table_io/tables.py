@@ -35,7 +35,8 @@ def build_table(
     body_mask = mask[first_data : spec.bottom + 1, spec.left : spec.right + 1]
     filled_rows = body_mask.any(axis=1) if rows.size else np.zeros(0, dtype=bool)
     is_total = np.isin(rows, spec.total_rows)
-    data_rows = rows[filled_rows & ~is_total]
+    is_header_copy = np.isin(rows, spec.repeated_header_rows)
+    data_rows = rows[filled_rows & ~is_total & ~is_header_copy]
     total_rows = rows[filled_rows & is_total]
     # drop spacer columns: no header and no value anywhere
     keep = [j for j in range(len(cols)) if keep_empty_columns or parts[j] or body_mask[:, j].any()]
@@ -52,6 +53,7 @@ def build_table(
             raw = values[data_rows, c].tolist()
         if c == spec.left and label_values is not None:
             raw = label_values
+        raw = _fill_merged_down(raw, values, int(c), data_rows, grid.merged)
         data[col_name] = type_column(raw, col_name)
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(data_rows)))
     totals = None
@@ -84,8 +86,30 @@ def build_table(
                 n: data[n].attrs["parsed_from_text"] for n in columns if "parsed_from_text" in data[n].attrs
             },
             "hidden_columns": [column_letter(int(c) + 1) for c in cols if int(c) + 1 in grid.hidden_cols],
+            # rows left out of ``frame`` that are not totals: page-break copies of the header
+            "dropped_rows": {"repeated_header": [int(r) + 1 for r in spec.repeated_header_rows]}
+            if spec.repeated_header_rows else {},
+            "key_values": dict(spec.key_values),
         },
     )
+
+
+def _fill_merged_down(
+    raw: list[object], values: np.ndarray, c: int, data_rows: np.ndarray, merged: list[tuple[int, int, int, int]]
+) -> list[object]:
+    """A label merged down over several data rows ('North' over A2:A4) belongs to each of them:
+    its value is copied into every data row the merge covers (Excel keeps it in the first)."""
+    spans = [(t, b) for t, ll, b, _rr in merged if ll == c and b > t]
+    if not spans or data_rows.size == 0:
+        return raw
+    out = list(raw)
+    for t, b in spans:
+        start, stop = np.searchsorted(data_rows, [t, b + 1]).tolist()
+        if stop - start < 2 or int(data_rows[start]) != t:
+            continue  # the merge starts in the header, or covers one data row only
+        for i in range(start, stop):
+            out[i] = values[t, c]
+    return out
 
 
 def _row_levels(grid: SheetGrid, data_rows: np.ndarray, left: int) -> tuple[list[int] | None, list[object] | None]:
