@@ -18,12 +18,18 @@ class Step:
     input: dict[str, Any]
     output: str  # the observation the model saw
     error: str | None = None  # None when the call succeeded
-    duration_s: float = 0.0
+    duration_s: float = 0.0  # running the tool
     tokens_in: int = 0
     tokens_out: int = 0
     thought: str = ""  # text the model wrote alongside the call
     payload: dict[str, Any] = field(default_factory=dict)  # JSON-safe extras for the app/log
     rules: list[str] = field(default_factory=list)  # ids of the rules that fired on this step
+    # the model calls that led to this step (drafts included): input reused from the server's
+    # cache, seconds waiting on the model, and the server's split of them where it reports one
+    tokens_cached: int = 0
+    model_s: float = 0.0
+    prompt_s: float = 0.0
+    generate_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +76,10 @@ class Answer:
     duration_s: float = 0.0
     version: int | None = None  # workbook version after the run, when it edited
     rules: list[RuleHit] = field(default_factory=list)  # every rule that fired, in order
+    tokens_cached: int = 0  # of tokens_in, reused from the server's cache (not processed)
+    model_s: float = 0.0  # of duration_s, waiting on the model
+    prompt_s: float = 0.0  # the server's own split of model_s, where it reports one
+    generate_s: float = 0.0
 
     @property
     def values(self) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from langchain_core.messages import BaseMessage
 
@@ -19,6 +20,8 @@ class Limits:
     view_tokens: int = 1500  # TAP budget for the packed view
     samples: int = 1  # drafts of a query step, voted on by their results (agent/drafts.py)
     sample_temperature: float = 0.8
+    draft_on: Literal["every", "doubt"] = "every"  # every query step, or only after doubt
+    short_prompt: bool = True  # a draft of the first step from the short query prompt (3+)
 
 
 @dataclass

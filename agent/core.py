@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agent.answer import Answer
 from agent.context import Limits
+from agent.effort import LOCAL_EFFORT, REMOTE_EFFORT
+from agent.effort import effort as get_effort
 from agent.errors import UsageError
 from agent.loop import OnStep, OnText
 from agent.models import Backend, resolve
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
 
 Strategy = Literal["agent", "direct", "sql_once"]
 STRATEGIES = ("agent", "direct", "sql_once")
-LOCAL_SAMPLES = 5  # default drafts per query step for the local CPU model (measured: docs/agent.md)
 
 
 class TableAgent:
@@ -37,9 +38,13 @@ class TableAgent:
     or None: ``TABLEPILOT_BASE_URL``/``TABLEPILOT_MODEL`` when set, else the local CPU model.
     ``strategy``: "agent" (the tool loop), or the baselines "direct" (packed table and question
     in one call, no tools) and "sql_once" (one-shot text-to-SQL, executed).
-    ``samples``: drafts of each query step until one returns a value, run and voted on by
-    their results (greedy plus seeded samples; helps small models most, costs extra calls);
-    None: 5 for the local CPU model, else 1.
+    ``effort``: "fast", "balanced" or "thorough" (agent/effort.py): how many drafts of a query
+    step the model writes, and when; None: "balanced" for the local CPU model, else "fast".
+    ``samples``: overrides the effort's number of drafts of a query step (run and voted on by
+    their results; helps small models most, costs extra model time); given alone, they are
+    drafted as "thorough" drafts them.
+    ``example_choice``: "similar" (the exemplars most like the question) or "fixed" (the same
+    for every question, so a server's prompt cache can reuse the prompt up to the question).
     ``rules``: the loop's rules (agent/rules/): a ``RuleSet`` from ``agent.rules.select``, a
     list of rule ids or family names, or None for the default-on rules.
     """
@@ -51,10 +56,14 @@ class TableAgent:
                  local: str | bool | None = None, tool_mode: str | None = None,
                  view_tokens: int = 1500, python: bool = True, examples: int = 2,
                  informer: bool = True, max_errors: int = 4,
-                 samples: int | None = None,
+                 samples: int | None = None, effort: str | None = None,
+                 example_choice: Literal["similar", "fixed"] = "similar",
                  rules: RuleSet | str | Iterable[str] | None = None) -> None:
         if samples is not None and samples < 1:
             raise UsageError(f"samples must be at least 1, not {samples}")
+        # drafts asked for by number alone are drafted as 'thorough' drafts them
+        chosen = effort or ("thorough" if samples is not None else None)
+        self._effort = get_effort(chosen) if chosen else None
         if strategy not in STRATEGIES:
             raise UsageError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
         self.strategy: Strategy = strategy
@@ -66,6 +75,9 @@ class TableAgent:
         self.tool_factory = tools
         self.python = python
         self.examples = examples
+        if example_choice not in ("similar", "fixed"):
+            raise UsageError(f"example_choice must be 'similar' or 'fixed', not {example_choice!r}")
+        self.example_choice: str = example_choice
         self.use_informer = informer
         self._model_spec: dict[str, Any] = dict(model=model, base_url=base_url,
                                                 model_name=model_name, api_key=api_key,
@@ -82,9 +94,33 @@ class TableAgent:
         with self._lock:
             if self._backend is None:
                 self._backend = resolve(**self._model_spec, timeout_s=self.limits.timeout_s)
-                if self._samples is None:
-                    self.limits.samples = LOCAL_SAMPLES if self._backend.kind == "local" else 1
+                if self._effort is None:
+                    self._effort = get_effort(
+                        LOCAL_EFFORT if self._backend.kind == "local" else REMOTE_EFFORT)
+                self._apply_effort()
             return self._backend
+
+    @property
+    def effort(self) -> str:
+        """The effort setting (resolves the model to choose the default). Settable between
+        questions, e.g. from the app: the next question uses it."""
+        self.backend  # noqa: B018  (resolving the model sets the default)
+        assert self._effort is not None
+        return self._effort.name
+
+    @effort.setter
+    def effort(self, name: str) -> None:
+        chosen = get_effort(name)
+        with self._lock:
+            self._effort, self._samples = chosen, None
+            if self._backend is not None:
+                self._apply_effort()
+
+    def _apply_effort(self) -> None:
+        assert self._effort is not None
+        self.limits.samples = self._samples or self._effort.samples
+        self.limits.draft_on = self._effort.draft_on
+        self.limits.short_prompt = self._effort.short_prompt
 
     @property
     def samples(self) -> int:

@@ -67,24 +67,23 @@ def draft_step(model: ChatModel, greedy: Call, messages: list[BaseMessage],
                tools: Sequence[dict[str, Any]], *, samples: int,
                temperature: float, short: Reply | None, may_sample: Callable[[], bool],
                deadline: float, execute: Callable[[Call], ToolResult],
-               failed_before: Callable[[Call], bool]) -> Drafted:
+               failed_before: Callable[[Call], bool], in_doubt_only: bool = False) -> Drafted:
     """Sample ``samples - 1`` more drafts of this query step from ``messages`` (the conversation
     before the greedy reply), run each distinct query, and keep the one most agree on. ``short``:
-    the short prompt's reply, used as the last draft of the first step."""
+    the short prompt's reply, used as the last draft of the first step. ``in_doubt_only``: run
+    the greedy query first and draft only when its result leaves doubt (no vote: an error, no
+    rows, NULL or 0)."""
     drafts = [Draft(greedy)]
     usage = Usage()
-    for seed in range(1, samples):
-        if short is not None and seed == samples - 1:
-            reply = short
-        else:
-            if not may_sample():
-                break
-            try:
-                reply = model.complete(messages, tools, deadline=deadline,
-                                       temperature=temperature, seed=seed)
-            except ModelCallError:
-                break
-        usage += reply.usage
+    if in_doubt_only:
+        run_drafts(drafts, execute)
+        if drafts[0].key is not None:
+            return Drafted(drafts[0], "", None, usage, _repairs(drafts[0].result))
+    for reply in sampled_replies(model, messages, tools, samples - 1 - (short is not None),
+                                 temperature=temperature, may_sample=may_sample,
+                                 deadline=deadline) + ([short] if short is not None else []):
+        if reply is not short:  # the short prompt's call was charged when it was made
+            usage += reply.usage
         calls = list(reply.calls) or [  # the short prompt's reply is a sql block
             Call(c.name, c.args) for c in tp.parse(reply.text, {"sql"}).calls[:1]]
         if (len(calls) == 1 and calls[0].name == "sql"
@@ -98,6 +97,30 @@ def draft_step(model: ChatModel, greedy: Call, messages: list[BaseMessage],
         chosen = next((d for d in drafts if not failed_before(d.call)), chosen)
         rules.append("failed-call-not-rerun")
     return Drafted(chosen, vote, draft_log(drafts) if len(drafts) > 1 else None, usage, rules)
+
+
+def sampled_replies(model: ChatModel, messages: list[BaseMessage],
+                    tools: Sequence[dict[str, Any]], wanted: int, *, temperature: float,
+                    may_sample: Callable[[], bool], deadline: float) -> list[Reply]:
+    """``wanted`` sampled replies to ``messages``: from one request when the server decodes
+    several completions of one prompt together, else (or for what it did not return) one call
+    each, seeded 1, 2, ... so runs repeat. Stops early at the run's limits or a failed call."""
+    replies: list[Reply] = []
+    if wanted <= 0 or not may_sample():
+        return replies
+    if model.parallel_drafts and wanted > 1:
+        try:
+            replies = model.complete_many(messages, tools, wanted, temperature=temperature,
+                                          seed=1, deadline=deadline)
+        except ModelCallError:
+            return replies
+    while len(replies) < wanted and (not replies or may_sample()):
+        try:
+            replies.append(model.complete(messages, tools, deadline=deadline,
+                                          temperature=temperature, seed=len(replies) + 1))
+        except ModelCallError:
+            break
+    return replies
 
 
 def _repairs(result: ToolResult | None) -> list[str]:
@@ -169,6 +192,9 @@ def run_drafts(drafts: list[Draft], execute: Callable[[Call], ToolResult]) -> No
     seen: dict[str, Draft] = {}
     for i, d in enumerate(drafts):
         canon = " ".join(d.query.split()).rstrip(";").casefold()
+        if d.result is not None:  # run already (the greedy draft, when drafting on doubt)
+            seen.setdefault(canon, d)
+            continue
         if canon in seen:
             first = seen[canon]
             d.result, d.key = first.result, first.key
@@ -187,7 +213,8 @@ def short_draft(model: ChatModel, ctx: TurnContext, question: str, limits: Limit
     (agent/prompting.py): another view of the task, so its mistakes differ. It is asked before
     the conversation: a single-slot server (llama.cpp) keeps one prompt in its cache, and asking
     between turns would evict the conversation's. Question answering only (no edits, no chat)."""
-    if limits.samples < 3 or "sql" not in tools or "sheet" in tools or ctx.history:
+    if (limits.samples < 3 or not limits.short_prompt or limits.draft_on != "every"
+            or "sql" not in tools or "sheet" in tools or ctx.history):
         return None
     try:
         reply = model.complete([HumanMessage(draft_prompt(ctx, question))], (), deadline=deadline)

@@ -249,6 +249,7 @@ class Run:
             may_sample=lambda: (self.deadline() - time.monotonic() >= 0.25 * timeout
                                 and not self.limit_reason()),
             execute=lambda c: self.tools[c.name](dict(c.args)),
-            failed_before=lambda c: self.rules.refusal(c) is not None)
+            failed_before=lambda c: self.rules.refusal(c) is not None,
+            in_doubt_only=self.limits.draft_on == "doubt")
         self.log.charge(done.usage)
         return done

@@ -117,17 +117,34 @@ def render_fix(item: dict[str, Any], mode: str) -> str:
             f"Why: {item['note']}")
 
 
-class Retriever:
-    """Picks exemplars for a task and fixes for an error, rendered for the model's tool mode."""
+def fixed_examples(k: int, tools: set[str] | None = None) -> list[dict[str, Any]]:
+    """The first ``k`` exemplars the tools can run, in the file's order (the general patterns
+    come first): the same for every question."""
+    items = [item for item in _task_index().items
+             if not tools or _tools_of(item) <= tools]
+    return items[:k]
 
-    def __init__(self, k: int = 2, k_fix: int = 1, mode: str = "native") -> None:
+
+class Retriever:
+    """Picks exemplars for a task and fixes for an error, rendered for the model's tool mode.
+
+    ``fixed``: the same exemplars for every question instead of the most similar ones. The
+    prompt then starts with the same text up to the table view for every question on a
+    workbook, which a server's prompt cache reuses instead of reading again (docs/speed.md)."""
+
+    def __init__(self, k: int = 2, k_fix: int = 1, mode: str = "native",
+                 fixed: bool = False) -> None:
         self.k = k
         self.k_fix = k_fix
         self.mode = mode
+        self.fixed = fixed
+
+    def _top(self, question: str, tools: set[str] | None) -> list[dict[str, Any]]:
+        return (fixed_examples(self.k, tools) if self.fixed
+                else _task_index().top(question, self.k, tools))
 
     def examples(self, question: str, tools: set[str] | None = None) -> list[str]:
-        return [render_example(item, self.mode)
-                for item in _task_index().top(question, self.k, tools)]
+        return [render_example(item, self.mode) for item in self._top(question, tools)]
 
     def example_messages(self, question: str, tools: set[str] | None = None) -> list[Any]:
         """The exemplars as earlier chat turns (small models follow these far better than
@@ -135,7 +152,7 @@ class Retriever:
         from langchain_core.messages import AIMessage, HumanMessage
 
         out: list[Any] = []
-        for item in _task_index().top(question, self.k, tools):
+        for item in self._top(question, tools):
             out.append(HumanMessage(f"{_table_block(item['table'])}\nQuestion: {item['question']}"))
             for step in item["steps"]:
                 out.append(AIMessage(render_call(step["tool"], step["args"], "text")))

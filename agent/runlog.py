@@ -37,7 +37,11 @@ class RunLog:
 
     def add(self, step: Step, seen: Seen, result: Any) -> None:
         """Keep a finished step (its tokens are the ones charged since the last step)."""
-        step.tokens_in, step.tokens_out = self.pending.input_tokens, self.pending.output_tokens
+        spent = self.pending
+        step.tokens_in, step.tokens_out = spent.input_tokens, spent.output_tokens
+        step.tokens_cached = spent.cached_tokens
+        step.model_s, step.prompt_s, step.generate_s = (
+            round(spent.model_s, 3), round(spent.prompt_s, 3), round(spent.generate_s, 3))
         self.pending = Usage()
         for rule_id in step.rules:
             self.fire(rule_id, step=step.index)
@@ -60,7 +64,9 @@ class RunLog:
                       cells=cells[:500], model=self.model, tokens_in=self.usage.input_tokens,
                       tokens_out=self.usage.output_tokens,
                       duration_s=round(time.monotonic() - self.started, 6), version=self.version,
-                      rules=list(self.hits))
+                      rules=list(self.hits), tokens_cached=self.usage.cached_tokens,
+                      model_s=round(self.usage.model_s, 3), prompt_s=round(self.usage.prompt_s, 3),
+                      generate_s=round(self.usage.generate_s, 3))
 
 
 def answer_text(value: Any, explanation: str, notes: list[str]) -> str:

@@ -32,6 +32,7 @@ class RunSettings(Protocol):
     limits: Limits
     rules: RuleSet
     examples: int
+    example_choice: str
     use_informer: bool
 
 
@@ -54,7 +55,8 @@ def run_turn(settings: RunSettings, workbook: Workbook, question: str, tools: li
     backend = settings.backend
     ctx, informer = turn_context(settings, workbook, question, tools, history)
     run = Run(backend, tools, question, context=ctx, limits=settings.limits, informer=informer,
-              retriever=Retriever(k=settings.examples, mode=backend.tool_mode),
+              retriever=Retriever(k=settings.examples, mode=backend.tool_mode,
+                                  fixed=settings.example_choice == "fixed"),
               rules=settings.rules, on_step=on_step, on_text=on_text, after_tool=after_tool)
     return run.execute()
 

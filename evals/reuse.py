@@ -18,8 +18,8 @@ from evals.report import fired_rules
 from evals.runner import ANSWERS, RUN_INFO, load_answers, read_run_info
 
 # The settings that must match between the base run and the run reusing its answers.
-REUSE_KEYS = ("dataset", "strategy", "model", "samples", "max_steps", "questions", "limit",
-              "offset")
+REUSE_KEYS = ("dataset", "strategy", "model", "samples", "effort", "max_steps", "questions",
+              "limit", "offset")
 
 
 class ReuseError(ValueError):

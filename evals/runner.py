@@ -104,7 +104,8 @@ def _write_json(path: Path, data: Any) -> None:
 
 
 # What must not change when a run folder is resumed: each changes the answers.
-SAME_RUN_KEYS = ("dataset", "strategy", "model", "samples", "max_steps", "rules_off")
+SAME_RUN_KEYS = ("dataset", "strategy", "model", "samples", "effort", "examples", "max_steps",
+                 "rules_off")
 
 
 def _check_same_run(info: dict[str, Any], config: dict[str, Any], out_dir: Path) -> None:

@@ -35,9 +35,14 @@ class Backend:
     name: str
     tool_mode: ToolMode = "native"
     kind: str = "custom"  # 'openai', 'local', 'scripted', 'custom'
+    # one request may ask for n sampled completions of one prompt (vLLM, llama-server): drafts
+    # are then decoded together from one processed prompt instead of one call each
+    parallel_drafts: bool = False
+    engine: str = ""  # what serves a local model ('llama-server', 'llama-cpp-python')
 
     def describe(self) -> str:
-        return f"{self.name} [{self.kind}, {self.tool_mode} tool calls]"
+        how = f"{self.kind}, {self.engine}" if self.engine else self.kind
+        return f"{self.name} [{how}, {self.tool_mode} tool calls]"
 
 
 def supports_native_tools(llm: Any) -> bool:
@@ -85,9 +90,11 @@ def chat_model_backend(llm: Any, tool_mode: str | None = None) -> Backend:
     chat model)."""
     from agent.models.scripted import ScriptedChatModel
 
-    kind = "scripted" if isinstance(llm, ScriptedChatModel) else "custom"
+    scripted = isinstance(llm, ScriptedChatModel)
     default: ToolMode = "native" if supports_native_tools(llm) else "text"
-    return Backend(llm, model_display_name(llm), _mode(default, tool_mode), kind)
+    return Backend(llm, model_display_name(llm), _mode(default, tool_mode),
+                   "scripted" if scripted else "custom",
+                   parallel_drafts=scripted and bool(llm.parallel))
 
 
 def resolve(model: Any = None, *, base_url: str | None = None, model_name: str | None = None,
@@ -125,12 +132,13 @@ def backend_for(spec: ModelSpec, *, base_url: str | None = None, model_name: str
         return _openai_backend(spec.name or model_name,
                                spec.urls or _urls(base_url or os.environ.get(ENV_BASE_URL, "")),
                                api_key=api_key, tool_mode=tool_mode, timeout_s=timeout_s)
-    from agent.models.local import local_chat_model
+    from agent.models.local import get_server, local_chat_model
     from agent.models.weights import default_model_name
 
     name = spec.name or model_name or default_model_name()
+    server = get_server(name)
     return Backend(local_chat_model(name), f"{name} (local llama.cpp)", _mode("text", tool_mode),
-                   "local")
+                   "local", parallel_drafts=server.parallel_drafts, engine=server.engine)
 
 
 def _openai_backend(name: str | None, urls: tuple[str, ...], *, api_key: str | None,
@@ -144,9 +152,9 @@ def _openai_backend(name: str | None, urls: tuple[str, ...], *, api_key: str | N
                for url in urls]
     if len(clients) == 1:
         return Backend(clients[0], str(clients[0].model_name), _mode("native", tool_mode),
-                       "openai")
+                       "openai", parallel_drafts=True)
     from agent.models.round_robin import RoundRobinChatModel
 
     llm = RoundRobinChatModel(models=clients)
     return Backend(llm, f"{clients[0].model_name} ({len(clients)} servers)",
-                   _mode("native", tool_mode), "openai")
+                   _mode("native", tool_mode), "openai", parallel_drafts=True)

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -46,12 +46,28 @@ class Call:
 
 @dataclass(frozen=True)
 class Usage:
+    """Tokens and time of model calls. ``cached_tokens``: input the server reused from its
+    cache instead of processing again; ``model_s``: seconds waiting on the model; ``prompt_s``
+    and ``generate_s``: the server's own split of that time, where it reports one (llama.cpp)."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
+    model_s: float = 0.0
+    prompt_s: float = 0.0
+    generate_s: float = 0.0
+
+    @property
+    def processed_tokens(self) -> int:
+        """Input tokens the model actually processed (after its cache)."""
+        return self.input_tokens - self.cached_tokens
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(self.input_tokens + other.input_tokens,
-                     self.output_tokens + other.output_tokens)
+                     self.output_tokens + other.output_tokens,
+                     self.cached_tokens + other.cached_tokens,
+                     self.model_s + other.model_s, self.prompt_s + other.prompt_s,
+                     self.generate_s + other.generate_s)
 
 
 @dataclass(frozen=True)
@@ -111,9 +127,41 @@ class ChatModel:
         if temperature is not None or seed is not None:
             llm = llm.bind(**{k: v for k, v in (("temperature", temperature), ("seed", seed))
                               if v is not None})
+        started = time.monotonic()
         message = self._invoke(llm, list(messages), deadline)
-        return self._reply(message, names, list(messages),
-                           self.text_protocol if single is None else single)
+        reply = self._reply(message, names, list(messages),
+                            self.text_protocol if single is None else single)
+        return replace(reply, usage=replace(reply.usage, model_s=time.monotonic() - started))
+
+    @property
+    def parallel_drafts(self) -> bool:
+        return self.backend.parallel_drafts
+
+    def complete_many(self, messages: Sequence[BaseMessage], tools: Sequence[dict[str, Any]],
+                      n: int, *, temperature: float, seed: int,
+                      deadline: float | None = None) -> list[Reply]:
+        """``n`` sampled replies to one prompt from one request (the server processes the
+        prompt once and decodes the replies together). A server that ignores ``n`` returns
+        fewer: the caller asks again for the rest. The request's usage is on the first reply."""
+        names = {str(t.get("name") or t.get("function", {}).get("name")) for t in tools}
+        bound = self._bound(tuple(sorted(names)), tools)
+        base, options = getattr(bound, "bound", bound), dict(getattr(bound, "kwargs", {}))
+        options.update(n=n, temperature=temperature, seed=seed)
+        started = time.monotonic()
+        sent = list(messages)
+        result = self._call(lambda: base.generate([defang_messages(sent)], **options), deadline)
+        elapsed = time.monotonic() - started
+        generations = result.generations[0] if result.generations else []
+        replies = []
+        for i, generation in enumerate(generations[:n]):
+            message = generation.message
+            if not isinstance(message, AIMessage):
+                message = AIMessage(content=str(getattr(message, "content", message)))
+            reply = self._reply(message, names, sent, self.text_protocol)
+            # every choice carries the whole request's usage: count it once
+            usage = replace(reply.usage, model_s=elapsed) if i == 0 else Usage()
+            replies.append(replace(reply, usage=usage))
+        return replies
 
     def _bound(self, key: tuple[str, ...], tools: Sequence[dict[str, Any]]) -> Any:
         """The chat model with these tools bound (or the text protocol's stop list), bound once:
@@ -125,14 +173,20 @@ class ChatModel:
         return self._binds[key]
 
     def _invoke(self, llm: Any, messages: list[BaseMessage], deadline: float | None) -> AIMessage:
+        message = self._call(lambda: llm.invoke(defang_messages(messages)), deadline)
+        if not isinstance(message, AIMessage):
+            message = AIMessage(content=str(getattr(message, "content", message)))
+        return message
+
+    def _call(self, fn: Callable[[], Any], deadline: float | None) -> Any:
+        """``fn()`` within the deadline, retried with backoff on transient server errors."""
         delay = 1.0
         for attempt in range(self.retries + 1):
             remaining = 1e9 if deadline is None else deadline - time.monotonic()
             if remaining <= 0:
                 raise ModelCallError("time limit reached while waiting for the model", timeout=True)
             try:
-                message = call_with_timeout(lambda: llm.invoke(defang_messages(messages)),
-                                            remaining)
+                value = call_with_timeout(fn, remaining)
             except ModelCallError:
                 raise
             except Exception as exc:
@@ -144,9 +198,7 @@ class ChatModel:
                 self.sleep(min(delay, max(0.0, left)))
                 delay *= 2
                 continue
-            if not isinstance(message, AIMessage):
-                message = AIMessage(content=str(getattr(message, "content", message)))
-            return message
+            return value
         raise ModelCallError("unreachable")  # pragma: no cover
 
     def _reply(self, message: AIMessage, names: set[str], sent: list[BaseMessage],
@@ -196,8 +248,13 @@ class ChatModel:
 def _usage(message: AIMessage, sent: list[BaseMessage]) -> Usage:
     usage: dict[str, Any] = dict(message.usage_metadata or {})
     if usage:
+        details = dict(usage.get("input_token_details") or {})
+        timings = dict((message.response_metadata or {}).get("timings") or {})
         return Usage(int(usage.get("input_tokens", 0) or 0),
-                     int(usage.get("output_tokens", 0) or 0))
+                     int(usage.get("output_tokens", 0) or 0),
+                     cached_tokens=int(details.get("cache_read", 0) or 0),
+                     prompt_s=float(timings.get("prompt_ms", 0.0) or 0.0) / 1000,
+                     generate_s=float(timings.get("predicted_ms", 0.0) or 0.0) / 1000)
     from tools.tokens import estimate_tokens
 
     return Usage(sum(estimate_tokens(str(m.content)) for m in sent),

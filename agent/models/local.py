@@ -1,5 +1,12 @@
-"""The local CPU model: a managed ``llama_cpp.server`` on 127.0.0.1, used through the same
+"""The local CPU model: a managed llama.cpp server on 127.0.0.1, used through the same
 OpenAI-compatible client as vLLM, so the agent has one code path for every backend.
+
+Two engines serve it. llama.cpp's own ``llama-server`` (built by ``scripts/build-llama-server``
+from the llama.cpp sources that llama-cpp-python vendors) is preferred: it keeps several slots,
+each with its own prompt cache, so the short draft prompt never evicts the conversation, it reuses
+a shifted prefix (``--cache-reuse``), it decodes ``n`` drafts from one processed prompt in one
+batch, and it reports where the time went (``timings``). ``python -m llama_cpp.server`` (the
+``local`` extra) is the fallback: one slot, drafts one at a time (docs/speed.md has the figures).
 
 The server is started on first use (a free port, health-waited), shared by every agent in the
 process that uses the same model file, and dies with the process: it runs in its own process
@@ -30,6 +37,11 @@ from agent.errors import AgentError
 from agent.models.weights import LocalModelError, default_model_name, require
 
 DEFAULT_CTX = 8192
+SLOTS = 4  # llama-server: the conversation and its drafts (n - 1 more) plus the short prompt
+CACHE_REUSE = 256  # llama-server: reuse a cached chunk this long even when it moved
+ENV_ENGINE = "TABLEPILOT_LOCAL_ENGINE"  # 'llama-server' or 'llama-cpp-python' (default: the first found)
+ENV_LLAMA_SERVER = "TABLEPILOT_LLAMA_SERVER"  # the llama-server binary (default: next to python)
+ENGINES = ("llama-server", "llama-cpp-python")
 
 
 class LocalServerError(AgentError, RuntimeError):
@@ -38,6 +50,40 @@ class LocalServerError(AgentError, RuntimeError):
 
 def llama_cpp_available() -> bool:
     return importlib.util.find_spec("llama_cpp") is not None
+
+
+def llama_server_binary() -> Path | None:
+    """The ``llama-server`` binary: $TABLEPILOT_LLAMA_SERVER, else the one installed next to
+    this Python (``scripts/build-llama-server`` puts it in .venv/bin), else on PATH."""
+    import shutil
+
+    named = os.environ.get(ENV_LLAMA_SERVER)
+    if named:
+        return Path(named) if Path(named).is_file() else None
+    beside = Path(sys.executable).parent / "llama-server"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return beside
+    found = shutil.which("llama-server")
+    return Path(found) if found else None
+
+
+def pick_engine() -> str:
+    """Which engine serves the local model: $TABLEPILOT_LOCAL_ENGINE, else llama-server when
+    built, else llama-cpp-python. Raises when the one asked for (or any) is missing."""
+    wanted = os.environ.get(ENV_ENGINE, "").strip()
+    if wanted and wanted not in ENGINES:
+        raise LocalServerError(f"{ENV_ENGINE} must be one of {', '.join(ENGINES)}, not {wanted!r}")
+    if wanted in ("", "llama-server") and llama_server_binary() is not None:
+        return "llama-server"
+    if wanted == "llama-server":
+        raise LocalServerError(
+            "llama-server is not built: run scripts/build-llama-server (or ./scripts/setup), or "
+            f"set {ENV_LLAMA_SERVER} to the binary")
+    if llama_cpp_available():
+        return "llama-cpp-python"
+    raise LocalServerError(
+        "no local model server: run ./scripts/setup (builds llama-server), or pip install "
+        "'tablepilot[local]', or point TABLEPILOT_BASE_URL at a server")
 
 
 def _free_port() -> int:
@@ -175,12 +221,14 @@ def install_signal_handlers() -> None:
 
 
 class LocalServer:
-    """One ``python -m llama_cpp.server`` process serving one GGUF file."""
+    """One server process (``engine``: llama-server or llama-cpp-python's) for one GGUF file."""
 
     def __init__(self, model_path: Path, *, name: str, n_ctx: int = DEFAULT_CTX,
-                 n_threads: int | None = None, chat_format: str | None = None) -> None:
+                 n_threads: int | None = None, chat_format: str | None = None,
+                 engine: str | None = None) -> None:
         self.model_path = Path(model_path)
         self.name = name
+        self.engine = engine or pick_engine()
         self.n_ctx = n_ctx
         self.n_threads = n_threads or int(os.environ.get("TABLEPILOT_THREADS", 0)) or (
             os.cpu_count() or 2)
@@ -197,7 +245,23 @@ class LocalServer:
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    @property
+    def parallel_drafts(self) -> bool:
+        """Whether one request can return several sampled completions (``n``) in one batch."""
+        return self.engine == "llama-server"
+
     def command(self) -> list[str]:
+        if self.engine == "llama-server":
+            binary = llama_server_binary()
+            if binary is None:
+                raise LocalServerError("llama-server is not built: run scripts/build-llama-server")
+            # one KV buffer shared by the slots: a slot may use the whole context, and the
+            # slots together never hold more than it
+            return [str(binary), "--model", str(self.model_path), "--alias", self.name,
+                    "--host", "127.0.0.1", "--port", str(self.port),
+                    "--ctx-size", str(self.n_ctx * 2), "--parallel", str(SLOTS), "--kv-unified",
+                    "--cache-reuse", str(CACHE_REUSE), "--threads", str(self.n_threads),
+                    "--no-webui"]
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
                "--model_alias", self.name, "--host", "127.0.0.1", "--port", str(self.port),
                "--n_ctx", str(self.n_ctx), "--n_threads", str(self.n_threads)]
@@ -208,7 +272,7 @@ class LocalServer:
     def start(self, timeout_s: float = 180.0) -> LocalServer:
         if self.running:
             return self
-        if not llama_cpp_available():
+        if self.engine == "llama-cpp-python" and not llama_cpp_available():
             raise LocalServerError(
                 "llama-cpp-python is not installed: pip install 'tablepilot[local]' "
                 "(or ./scripts/setup), or point TABLEPILOT_BASE_URL at a server")
@@ -250,7 +314,7 @@ class LocalServer:
         self.proc = None
 
 
-_SERVERS: dict[tuple[str, str | None, int], LocalServer] = {}
+_SERVERS: dict[tuple[str, str | None, int, str], LocalServer] = {}
 _LOCK = threading.Lock()
 
 
@@ -262,12 +326,13 @@ def get_server(name: str | None = None, *, n_ctx: int = DEFAULT_CTX,
         path = require(name)
     except LocalModelError as exc:
         raise LocalServerError(str(exc)) from None
-    key = (str(path), chat_format, n_ctx)
+    engine = pick_engine()
+    key = (str(path), chat_format, n_ctx, engine)
     with _LOCK:
         server = _SERVERS.get(key)
         if server is None:
             server = _SERVERS[key] = LocalServer(path, name=name, n_ctx=n_ctx,
-                                                 chat_format=chat_format)
+                                                 chat_format=chat_format, engine=engine)
         server.start()
         return server
 

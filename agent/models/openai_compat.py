@@ -41,8 +41,9 @@ def openai_chat_model(base_url: str | None = None, model: str | None = None, *,
                       api_key: str | None = None, temperature: float = 0.0,
                       timeout_s: float = 120.0, max_retries: int = 2,
                       max_tokens: int | None = 1024, **kwargs: Any) -> Any:
-    """A ``ChatOpenAI`` pointed at ``base_url`` (or ``TABLEPILOT_BASE_URL``)."""
-    from langchain_openai import ChatOpenAI
+    """A ``ChatOpenAI`` pointed at ``base_url`` (or ``TABLEPILOT_BASE_URL``) that keeps the
+    server's timings when it sends them (agent/models/timed_openai.py)."""
+    from agent.models.timed_openai import TimedChatOpenAI
 
     base_url = base_url or os.environ.get(ENV_BASE_URL)
     if not base_url:
@@ -55,4 +56,4 @@ def openai_chat_model(base_url: str | None = None, model: str | None = None, *,
     options: dict[str, Any] = dict(base_url=base_url, model=model, api_key=SecretStr(api_key),
                                    temperature=temperature, timeout=timeout_s,
                                    max_retries=max_retries, max_tokens=max_tokens, **kwargs)
-    return ChatOpenAI(**options)
+    return TimedChatOpenAI(**options)

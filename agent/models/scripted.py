@@ -48,12 +48,15 @@ def _estimate(text: str) -> int:
 
 
 class ScriptedChatModel(BaseChatModel):
-    """Returns scripted AIMessages; supports ``bind_tools``; records what it was sent."""
+    """Returns scripted AIMessages; supports ``bind_tools``; records what it was sent.
+    ``parallel``: answer a request for ``n`` completions with the next ``n`` responses, as
+    vLLM and llama-server do (one recorded call)."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     responses: Any = None  # list[Response] | Callable[[list[BaseMessage]], Response]
     name_: str = "scripted"
+    parallel: bool = False
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
     _index: int = PrivateAttr(default=0)
     _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
@@ -61,10 +64,11 @@ class ScriptedChatModel(BaseChatModel):
     _tools: list[Any] = PrivateAttr(default_factory=list)
 
     def __init__(self, responses: Sequence[Response] | Callable[[list[BaseMessage]], Response],
-                 *, name: str = "scripted", **kwargs: Any) -> None:
+                 *, name: str = "scripted", parallel: bool = False, **kwargs: Any) -> None:
         if not callable(responses):
             responses = list(responses)
-        super().__init__(responses=responses, name_=name, **kwargs)  # type: ignore[call-arg]
+        super().__init__(responses=responses, name_=name, parallel=parallel,  # type: ignore[call-arg]
+                         **kwargs)
 
     @property
     def _llm_type(self) -> str:
@@ -119,13 +123,30 @@ class ScriptedChatModel(BaseChatModel):
         options = {k: v for k, v in kwargs.items() if k != "tools"}
         if stop is not None:
             options["stop"] = list(stop)
+        n = int(options.get("n") or 1) if self.parallel else 1
         item = self._next(messages, options)
-        if isinstance(item, BaseException):
-            raise item
-        message = _to_message(item)
-        if message.usage_metadata is None:
-            sent = sum(_estimate(str(m.content)) for m in messages)
-            out = _estimate(str(message.content) + str(message.tool_calls))
-            message = message.model_copy(update={"usage_metadata": {
-                "input_tokens": sent, "output_tokens": out, "total_tokens": sent + out}})
-        return ChatResult(generations=[ChatGeneration(message=message)])
+        items = [item] + [self._next_more() for _ in range(n - 1)]
+        generations = []
+        for item in items:
+            if isinstance(item, BaseException):
+                raise item
+            message = _to_message(item)
+            if message.usage_metadata is None:
+                sent = sum(_estimate(str(m.content)) for m in messages)
+                out = _estimate(str(message.content) + str(message.tool_calls))
+                message = message.model_copy(update={"usage_metadata": {
+                    "input_tokens": sent, "output_tokens": out, "total_tokens": sent + out}})
+            generations.append(ChatGeneration(message=message))
+        return ChatResult(generations=generations)
+
+    def _next_more(self) -> Response:
+        """One more completion of the same request (not recorded as another call)."""
+        with self._lock:
+            if callable(self.responses):
+                return self.responses(list(self._calls[-1]))
+            if self._index >= len(self.responses):
+                raise RuntimeError(f"ScriptedChatModel: script exhausted after {self._index} "
+                                   "responses")
+            item = self.responses[self._index]
+            self._index += 1
+            return item

@@ -118,11 +118,28 @@ def test_chat_command_edits_and_undoes(server: FakeOpenAI, sales_xlsx: Path, tmp
 
     args = build_parser().parse_args(["chat", str(sales_xlsx), "--workdir", str(tmp_path / "w"),
                                       "--no-python"])
-    saved = tmp_path / "saved.xlsx"
-    lines = iter(["Add a Note column", f"/save {saved}", "/undo", "/quit"])
+    saved, early = tmp_path / "saved.xlsx", tmp_path / "early.xlsx"
+    # as in the app, an edit is a proposal until /apply
+    lines = iter(["Add a Note column", f"/save {early}", "/apply", f"/save {saved}", "/undo",
+                  "/quit"])
     assert chat.run(args, input_fn=lambda prompt: next(lines)) == 0
     out = capsys.readouterr().out
-    assert "version 1" in out and "now at version 0" in out, out
+    assert "pending edit" in out and "applied: version 1" in out and "now at version 0" in out, out
+    assert openpyxl.load_workbook(early)["Sales"]["E1"].value != "Note"
+    assert openpyxl.load_workbook(saved)["Sales"]["E1"].value == "Note"
+
+
+def test_chat_can_apply_edits_at_once(server: FakeOpenAI, sales_xlsx: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import build_parser
+    from app.commands import chat
+
+    args = build_parser().parse_args(["chat", str(sales_xlsx), "--workdir", str(tmp_path / "w"),
+                                      "--no-python", "--apply-at-once"])
+    saved = tmp_path / "saved.xlsx"
+    lines = iter(["Add a Note column", f"/save {saved}", "/quit"])
+    assert chat.run(args, input_fn=lambda prompt: next(lines)) == 0
+    assert "workbook version 1" in capsys.readouterr().out
     assert openpyxl.load_workbook(saved)["Sales"]["E1"].value == "Note"
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from agent import TableAgent
 from agent.drafts import Draft, pick, result_key
+from agent.errors import UsageError
 from agent.models.scripted import ScriptedChatModel, tool_call
 from tools.base import ToolResult
 
@@ -178,14 +179,20 @@ def test_drafts_prefer_a_new_mistake_to_a_repeated_one(sales_xlsx: Path) -> None
     assert "Prduct" in answer.steps[1].error
 
 
-def test_default_drafts_depend_on_the_backend() -> None:
-    from agent.core import LOCAL_SAMPLES
+def test_default_effort_depends_on_the_backend() -> None:
+    from agent.effort import EFFORTS, LOCAL_EFFORT
     from agent.models import Backend
 
     local = Backend(ScriptedChatModel([]), "tiny (local llama.cpp)", "text", "local")
-    assert TableAgent(local).samples == LOCAL_SAMPLES > 1
+    assert TableAgent(local).effort == LOCAL_EFFORT
+    assert TableAgent(local).samples == EFFORTS[LOCAL_EFFORT].samples
     assert TableAgent(local, samples=2).samples == 2
-    assert TableAgent(ScriptedChatModel([])).samples == 1
+    assert TableAgent(local, samples=2).effort == "thorough"
+    assert (TableAgent(ScriptedChatModel([])).effort, TableAgent(ScriptedChatModel([])).samples
+            ) == ("fast", 1)
+    assert TableAgent(ScriptedChatModel([]), effort="thorough").samples == 5
+    with pytest.raises(UsageError, match="effort must be one of fast, balanced, thorough"):
+        TableAgent(ScriptedChatModel([]), effort="max")
 
 
 def test_a_plural_question_gets_every_value_the_query_returned(sales_xlsx: Path) -> None:

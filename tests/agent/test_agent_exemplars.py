@@ -39,3 +39,25 @@ def test_retriever_picks_relevant_exemplars_and_fixes() -> None:
     assert not retriever.examples("Sort by price", {"sql"})[0].count('"sort"')
     (fix,) = retriever.fixes('Binder Error: Referenced column "Sales" not found', {"sql"})
     assert "exact column name" in fix
+
+
+def test_fixed_exemplars_give_every_question_the_same_prompt_up_to_the_question(
+        tmp_path: Path) -> None:
+    from agent import TableAgent
+    from agent.models import Backend
+    from agent.models.scripted import ScriptedChatModel
+
+    path = tmp_path / "sales.csv"
+    path.write_text("region,revenue\nNorth,10\nSouth,20\n")
+    sent: dict[str, list[list[str]]] = {"similar": [], "fixed": []}
+    for choice in ("similar", "fixed"):
+        for question in ("What is the total revenue?", "Which region is last?"):
+            model = ScriptedChatModel(["```sql\nSELECT 1\n```", "Final answer: 1"])
+            agent = TableAgent(Backend(model, "tiny", "text", "local"), python=False,
+                               example_choice=choice)  # type: ignore[arg-type]
+            agent.ask(path, question)
+            sent[choice].append([str(m.content) for m in model.calls[0]])
+    first, second = sent["fixed"]
+    assert first[:-1] == second[:-1] and first[-1] != second[-1]  # only the question differs
+    assert first[-1].split("Question:")[0] == second[-1].split("Question:")[0]
+    assert sent["similar"][0][:-1] != sent["similar"][1][:-1]  # exemplars follow the question

@@ -221,6 +221,29 @@ def _checked(tree: exp.Expression, ctx: RepairContext, note: str) -> tuple[str, 
     return render(tree), note
 
 
+_TEXT_MATCH_ON_TIME = re.compile(
+    r"No function matches the given name and argument types '!?~~\*?\((DATE|TIMESTAMP|TIME)")
+
+
+def date_as_text(query: str, ctx: RepairContext) -> tuple[str, str] | None:
+    """``Date LIKE '2024-03%'`` where Date is a date: match the date's text, which DuckDB
+    writes as 2024-03-05 (a timestamp as 2024-03-05 00:00:00)."""
+    failed = ctx.failed
+    if failed is None or failed.tree is None or not _TEXT_MATCH_ON_TIME.search(ctx.error):
+        return None
+    tree = failed.tree.copy()
+    cast: list[str] = []
+    for node in tree.find_all(exp.Like, exp.ILike):
+        if isinstance(node.this, exp.Column):  # a text column cast to text is unchanged
+            cast.append(node.this.sql(dialect="duckdb"))
+            node.set("this", exp.cast(node.this.copy(), "VARCHAR"))
+    if not cast:
+        return None
+    note = (f"LIKE needs text: matched {', '.join(dict.fromkeys(cast))} as text (a date reads "
+            "2024-03-05); for dates, year(col) = 2024 or col >= DATE '2024-03-01' is clearer")
+    return _checked(tree, ctx, note)
+
+
 _DIALECT_NAMES = {"mysql": "MySQL", "postgres": "PostgreSQL", "sqlite": "SQLite", "tsql": "T-SQL"}
 
 
@@ -240,6 +263,8 @@ AFTER_ERROR: tuple[Repair, ...] = (
            wrong_qualifier),
     Repair("unknown-column", "read a column spelled differently (revenue_q1) as the real one",
            unknown_column),
+    Repair("date-as-text", "match a date column with LIKE as its text: Date LIKE '2024-03%'",
+           date_as_text),
     Repair("dialect-reading", "run another SQL dialect's reading of the text DuckDB rejected",
            dialect_reading),
 )

@@ -206,3 +206,42 @@ def test_the_sheet_name_is_not_an_invented_table(pylons_xlsx: Path) -> None:
     result = tool({"query": 'SELECT COUNT(*) AS n FROM "Pylon list"'})
     assert result.ok and result.payload["repairs"] == []
     assert "read sheet 'Pylon list'" in result.observation
+
+
+@pytest.fixture(scope="module")
+def visits_xlsx(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import datetime as dt
+
+    path = tmp_path_factory.mktemp("wb") / "visits.xlsx"
+    frame = pd.DataFrame({"Who": ["Ana", "Ben", "Ana", "Cy"],
+                          "Day": [dt.date(2024, 3, 5), dt.date(2024, 3, 20),
+                                  dt.date(2024, 4, 1), dt.date(2023, 3, 9)],
+                          "Hours": [2.0, 3.5, 1.0, 4.0]})
+    frame.to_excel(path, index=False, sheet_name="Visits")
+    return path
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    ("Day LIKE '2024-03%'", 5.5),
+    ("Day ILIKE '2024-03-%' AND Who LIKE 'A%'", 2.0),  # a text column stays as it was
+    ("Day NOT LIKE '2024%'", 4.0),
+])
+def test_a_date_matched_with_like_is_matched_as_its_text(visits_xlsx: Path, where: str,
+                                                         value: float) -> None:
+    workbook = open_workbook(visits_xlsx)
+    table = workbook.tables[0].name
+    query = f"SELECT SUM(Hours) AS n FROM {table} WHERE {where}"
+    repaired = SqlTool(workbook)({"query": query})
+    assert repaired.ok, repaired.observation
+    assert repaired.payload["repairs"] == ["date-as-text"]
+    assert repaired.payload["frame"]["n"].iloc[0] == value
+    assert "LIKE needs text: matched Day" in repaired.observation
+    assert not SqlTool(workbook, repairs=())({"query": query}).ok
+
+
+def test_date_as_text_leaves_other_errors_alone() -> None:
+    catalog = Catalog({t: list(c) for t, c in SALES.items()})
+    failed = guard("SELECT City FROM sales WHERE City LIKE 'O%' AND nosuch = 1", catalog)
+    ctx = RepairContext(catalog, error=duckdb_error(failed.sql, SALES), failed=failed)
+    assert fix("date-as-text", failed.sql, ctx) is None
+    assert fix("date-as-text", failed.sql, RepairContext(catalog)) is None
