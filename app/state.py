@@ -275,6 +275,7 @@ class AppState:
 
     workdir: Path = field(default_factory=new_session_folder)
     settings: ModelSettings = field(default_factory=ModelSettings.from_env)
+    effort: str = ""  # fast | balanced | thorough; "": the agent's default for its model
     source_key: str | None = None
     source_name: str = ""
     upload_path: Path | None = None
@@ -346,7 +347,7 @@ class AppState:
             options = agent_options(self.settings)
             spec = injected_spec()
             self.model_desc = spec_label(spec) if spec else self.settings.label()
-            agent = TableAgent(**options)
+            agent = TableAgent(**options, effort=self.current_effort())
             self.session = agent.chat(source or self.chat_source(), auto_apply=False,
                                       workdir=work)
             self._session_overrides()
@@ -369,6 +370,26 @@ class AppState:
             source = self.session.workbook_path if edited and self.session else None
             self.turns = []
             self.start_session(source)
+
+    def set_effort(self, name: str) -> None:
+        """Effort for the next question (the chat and its versions stay)."""
+        self.effort = name
+        if self.session is not None:
+            self.session.agent.effort = name
+
+    def current_effort(self) -> str:
+        """The effort the next question runs with: the one chosen, else the default for the
+        model (the local CPU model's, or a served model's)."""
+        from agent.effort import LOCAL_EFFORT, REMOTE_EFFORT
+
+        if self.effort:
+            return self.effort
+        try:
+            spec = injected_spec()
+        except ValueError:  # a bad TABLEPILOT_APP_MODEL: the chat's start shows the error
+            spec = None
+        local = spec.kind == "local" if spec else self.settings.backend == "local"
+        return LOCAL_EFFORT if local else REMOTE_EFFORT
 
     def model_label(self) -> str:
         if self.model_desc:

@@ -6,6 +6,10 @@ import argparse
 import json
 from typing import Any
 
+from agent.effort import EFFORTS, LOCAL_EFFORT, REMOTE_EFFORT
+from app.cli import make_console, print_json, with_examples
+from app.commands.progress import live_progress
+
 
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     """--model / --base-url / --api-key / --local [NAME] / --tool-mode and the run limits."""
@@ -17,18 +21,28 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--base-url", default=None,
                    help="OpenAI-compatible endpoint, e.g. http://localhost:8000/v1 "
                         "(default: TABLEPILOT_BASE_URL; without one, the local CPU model)")
-    g.add_argument("--api-key", default=None, help="default: TABLEPILOT_API_KEY")
+    g.add_argument("--api-key", default=None,
+                   help="the endpoint's API key (default: TABLEPILOT_API_KEY)")
     g.add_argument("--local", nargs="?", const=True, default=None, metavar="NAME",
                    help="use the local CPU model (llama.cpp), optionally naming it "
                         "(qwen2.5-coder-1.5b, qwen2.5-coder-0.5b)")
     g.add_argument("--tool-mode", choices=["native", "text"], default=None,
                    help="native tool calls, or the text protocol (default: by backend)")
-    g.add_argument("--strategy", choices=["agent", "direct", "sql_once"], default="agent")
-    g.add_argument("--max-steps", type=positive_int, default=8)
+    g.add_argument("--strategy", choices=["agent", "direct", "sql_once"], default="agent",
+                   help="agent: the tool loop; direct: table and question in one call, no "
+                        "tools; sql_once: one text-to-SQL query, run (default: agent)")
+    g.add_argument("--max-steps", type=positive_int, default=8,
+                   help="most tool calls per question (default: 8)")
+    g.add_argument("--effort", choices=list(EFFORTS), default=None,
+                   help="fast: one query per step; balanced: 5 drafts, voted on, only when a "
+                        "query errs or returns nothing; thorough: 5 drafts of every query step "
+                        f"(default: {LOCAL_EFFORT} with the local model, else {REMOTE_EFFORT}; "
+                        "measured in docs/speed.md)")
     g.add_argument("--samples", type=positive_int, default=None, metavar="N",
                    help="drafts of each query step, run and voted on by result "
-                        "(default: 5 with the local model, else 1)")
-    g.add_argument("--timeout", type=float, default=300.0, help="seconds per question")
+                        "(default: the effort's)")
+    g.add_argument("--timeout", type=float, default=300.0,
+                   help="time limit per question, in seconds (default: 300)")
     g.add_argument("--no-python", action="store_true", help="do not offer the python tool")
 
 
@@ -77,12 +91,34 @@ def model_from_args(args: argparse.Namespace) -> dict[str, Any]:
                 api_key=args.api_key, local=args.local, tool_mode=args.tool_mode)
 
 
+def question_problem(question: Any) -> str | None:
+    """Why ``question`` cannot be asked (empty, only whitespace, not text), or None."""
+    if not isinstance(question, str):
+        return f"the question must be text, not {type(question).__name__}"
+    if not question:
+        return "the question is empty"
+    if not question.strip():
+        return "the question is blank (only whitespace)"
+    return None
+
+
+def check_question(question: Any) -> str:
+    """The question, or a UsageError (exit 2) naming what is wrong with it."""
+    from agent.errors import UsageError
+
+    problem = question_problem(question)
+    if problem:
+        raise UsageError(f"{problem}: say what to ask, e.g. tablepilot ask FILE "
+                         "\"How many rows are there?\"")
+    return str(question)
+
+
 def agent_from_args(args: argparse.Namespace) -> Any:
     from agent import TableAgent
 
     return TableAgent(**model_from_args(args), strategy=args.strategy,
                       max_steps=args.max_steps, timeout_s=args.timeout,
-                      python=not args.no_python, samples=args.samples,
+                      python=not args.no_python, samples=args.samples, effort=args.effort,
                       rules=rules_from_args(args))
 
 
@@ -93,8 +129,9 @@ def print_step(console: Any, step: Any) -> None:
     shown = arg if isinstance(arg, str) else json.dumps(arg, ensure_ascii=False)
     status = "[red]error[/red]" if step.error else "[green]ok[/green]"
     rules = f" rules: {', '.join(step.rules)}" if step.rules else ""
+    model = f"model {step.model_s:.1f} s, " if step.model_s else ""
     console.print(f"[bold]{step.index}. {step.tool}[/bold] {status} "
-                  f"[dim]{step.duration_s * 1000:.0f} ms{escape(rules)}[/dim]")
+                  f"[dim]{model}tool {step.duration_s * 1000:.0f} ms{escape(rules)}[/dim]")
     console.print(f"  [cyan]{escape(shown[:800])}[/cyan]")
     out = step.error or step.output
     lines = out.splitlines()
@@ -122,10 +159,17 @@ def print_answer(console: Any, answer: Any) -> None:
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("ask", help="answer one question about a workbook",
-                              description="Answer one question about a workbook or CSV file.")
+    p = subparsers.add_parser(
+        "ask", help="answer one question about a workbook",
+        description="Answer one question about a workbook or CSV file, showing each step.",
+        **with_examples(
+            'tablepilot ask app/examples/sales_2025.xlsx "Which region sold the most in Q4?" '
+            "--model scripted:app/examples/scripted_demo.json",
+            'tablepilot ask sales.csv "What was the total revenue in 2025?" --json',
+            'tablepilot ask book.xlsx "How many orders are late?" '
+            "--model openai:qwen@http://localhost:8000/v1 -q"))
     p.add_argument("file", help="workbook or table file (.xlsx .xls .ods .csv .parquet ...)")
-    p.add_argument("question")
+    p.add_argument("question", help="the question, in quotes")
     p.add_argument("--json", action="store_true", help="print the Answer as JSON")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the answer")
     add_model_options(p)
@@ -134,18 +178,19 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
     from table_io import open_workbook
 
-    console = Console(stderr=False, highlight=False)
+    question = check_question(args.question)
+    console = make_console()
     agent = agent_from_args(args)  # a bad --model or --rules fails before the file is read
     workbook = open_workbook(args.file)
-    answer = agent.ask(workbook, args.question,
-                       on_step=None if args.quiet or args.json else
-                       (lambda s: print_step(console, s)))
+    if args.quiet or args.json:
+        answer = agent.ask(workbook, question)
+    else:
+        with live_progress(print_step, enabled=True, fallback=console) as on_step:
+            answer = agent.ask(workbook, question, on_step=on_step)
     if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, default=str, indent=2))
+        print_json(answer.to_dict())
     elif args.quiet:
         print(answer.text.splitlines()[0] if answer.text else "")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from app.cli import make_console, with_examples
 from app.commands.ask import (
     add_model_options,
     add_rule_options,
@@ -12,17 +13,27 @@ from app.commands.ask import (
     print_answer,
     print_step,
 )
+from app.commands.progress import live_progress
 
 HELP = ("commands: /undo  /redo  /save PATH  /apply  /discard  /history  /quit  "
         "(anything else is a question or an edit request)")
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("chat", help="chat with a workbook in the terminal (edits, undo)",
-                              description="A terminal chat over a workbook. " + HELP)
-    p.add_argument("file")
+    p = subparsers.add_parser(
+        "chat", help="chat with a workbook in the terminal (edits, undo)",
+        description="A terminal chat over a workbook. " + HELP,
+        **with_examples(
+            "tablepilot chat app/examples/sales_2025.xlsx "
+            "--model scripted:app/examples/scripted_demo.json",
+            "tablepilot chat sales.xlsx --workdir sales-versions",
+            "tablepilot chat book.xlsx --model openai:qwen@http://localhost:8000/v1"))
+    p.add_argument("file", help="workbook or table file to chat about (.xlsx .csv ...)")
+    p.add_argument("--apply-at-once", action="store_true",
+                   help="apply each edit as soon as it is made, without /apply (as the app "
+                        "does, edits are held for review by default)")
     p.add_argument("--review", action="store_true",
-                   help="hold edits for /apply or /discard instead of applying them at once")
+                   help="hold edits for /apply or /discard (the default; kept for scripts)")
     p.add_argument("--workdir", default=None, help="folder for the versions (default: temporary)")
     add_model_options(p)
     add_rule_options(p)
@@ -30,13 +41,12 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, input_fn: Any = input) -> int:
-    from rich.console import Console
-
     from table_io.errors import TableIOError
 
-    console = Console(highlight=False)
+    console = make_console()
     agent = agent_from_args(args)
-    session = agent.chat(args.file, auto_apply=not args.review, workdir=args.workdir)
+    session = agent.chat(args.file, auto_apply=args.apply_at_once and not args.review,
+                         workdir=args.workdir)
     console.print(f"[bold]tablepilot[/bold] chat over {args.file} "
                   f"(tables: {', '.join(t.name for t in session.workbook.tables)})")
     console.print(f"[dim]{HELP}[/dim]")
@@ -76,7 +86,8 @@ def run(args: argparse.Namespace, input_fn: Any = input) -> int:
                 console.print(f"[red]{exc}[/red]")
             continue
         # A model that cannot start (an AgentError) ends the chat: app.cli prints it.
-        answer = session.send(line, on_step=lambda s: print_step(console, s))
+        with live_progress(print_step, enabled=True, fallback=console) as on_step:
+            answer = session.send(line, on_step=on_step)
         print_answer(console, answer)
         if session.pending is not None:
             console.print("[yellow]pending edit:[/yellow]\n" + session.pending.describe())

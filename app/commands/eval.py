@@ -16,15 +16,23 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DATASETS = ("wikitq", "tabfact", "aitqa", "fetaqa")
+from agent.effort import EFFORTS, LOCAL_EFFORT, REMOTE_EFFORT
+from app.cli import with_examples
+
+DATASETS = ("wikitq", "tabfact", "aitqa", "fetaqa", "workbooks")
 STRATEGIES = ("agent", "direct", "sql_once")
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
-        "eval", help="evaluate on WikiTQ, TabFact, AIT-QA, FeTaQA, SheetCopilot; score; compare",
-        description="Benchmark runs with official scoring, resumable, with reports.")
-    sub = parser.add_subparsers(dest="eval_command", metavar="SUBCOMMAND")
+        "eval", help="evaluate on WikiTQ, TabFact, AIT-QA, FeTaQA, messy workbooks, "
+                     "SheetCopilot; score; compare",
+        description="Benchmark runs with official scoring, resumable, with reports.",
+        **with_examples("tablepilot eval wikitq --limit 20 --local",
+                        "tablepilot eval workbooks --local --effort fast --out runs/wb-fast",
+                        "tablepilot eval compare runs/wb-balanced runs/wb-fast --row"))
+    sub = parser.add_subparsers(dest="eval_command", metavar="SUBCOMMAND",
+                                help="a dataset to run, or score/compare/ablate/sheetcopilot")
     parser.set_defaults(func=lambda args: (parser.print_help(), 1)[1])
 
     score = sub.add_parser("score", help="score a WikiTQ prediction file (official semantics)")
@@ -53,7 +61,7 @@ def register(subparsers: Any) -> None:
                         description="For each family (or rule) NAME: the eval with --without "
                         "NAME --reuse-unfired BASE into BASE-without-NAME/ (resumable), then a "
                         "markdown table: fixed, broken, exact McNemar p against the base.")
-    ab.add_argument("dataset", choices=DATASETS)
+    ab.add_argument("dataset", choices=DATASETS, help="the dataset the base run answered")
     ab.add_argument("--base", type=Path, required=True,
                     help="run folder of the eval with every default rule on")
     ab.add_argument("--families", default=None, metavar="LIST",
@@ -66,7 +74,9 @@ def register(subparsers: Any) -> None:
     ab.add_argument("--offset", type=int, default=None, help="default: the base run's")
     ab.add_argument("--max-steps", type=int, default=None, help="default: the base run's")
     ab.add_argument("--samples", type=int, default=None, help="default: the base run's")
-    ab.add_argument("--concurrency", type=int, default=None)
+    ab.add_argument("--effort", choices=EFFORTS, default=None, help="default: the base run's")
+    ab.add_argument("--concurrency", type=int, default=None,
+                    help="questions in flight at once (default: as `eval DATASET`)")
     _add_model_options(ab)
     ab.add_argument("--no-progress", action="store_true", help="no progress bar")
     ab.set_defaults(func=run_ablate)
@@ -78,8 +88,10 @@ def register(subparsers: Any) -> None:
                     help="SheetCopilot folder (default: <data>/sheetcopilot)")
     sc.add_argument("--limit", type=int, default=None, help="run the agent on the first N tasks")
     _add_model_options(sc)
-    sc.add_argument("--out", type=Path, default=Path("runs/sheetcopilot"))
-    sc.add_argument("--max-steps", type=int, default=None)
+    sc.add_argument("--out", type=Path, default=Path("runs/sheetcopilot"),
+                    help="run folder for the edited workbooks and results (default "
+                         "runs/sheetcopilot); rerun to resume")
+    sc.add_argument("--max-steps", type=int, default=None, help="agent step limit")
     sc.set_defaults(func=run_sheetcopilot)
 
 
@@ -107,16 +119,25 @@ def _add_run_options(p: argparse.ArgumentParser, dataset: str) -> None:
                    help="questions in flight at once (default 4; 1 with --local, whose "
                         "CPU server answers one request at a time)")
     _add_model_options(p)
-    p.add_argument("--strategy", choices=STRATEGIES, default="agent")
+    p.add_argument("--strategy", choices=STRATEGIES, default="agent",
+                   help="agent: the tool loop; direct: table and question in one call; "
+                        "sql_once: one text-to-SQL query, run (default: agent)")
     p.add_argument("--strategies", default=None,
                    help="comma-separated strategies, each run into OUT/<strategy>/ "
                         "and shown side by side")
     p.add_argument("--baselines", action="store_true",
                    help="same as --strategies agent,direct,sql_once")
     p.add_argument("--max-steps", type=int, default=None, help="agent step limit")
+    p.add_argument("--effort", choices=EFFORTS, default=None,
+                   help="agent: fast (no drafts), balanced (drafts only when a query errs "
+                        "or returns nothing), thorough (drafts every query step); default: "
+                        f"{LOCAL_EFFORT} with the local model, else {REMOTE_EFFORT}")
     p.add_argument("--samples", type=int, default=None, metavar="N",
                    help="agent: drafts of each query step, voted on by result "
-                        "(default: 5 with the local model, else 1)")
+                        "(default: the effort's)")
+    p.add_argument("--examples", choices=("similar", "fixed"), default="similar",
+                   help="agent: the exemplars most like each question, or the same ones for "
+                        "every question (a stable prompt prefix the server's cache reuses)")
     p.add_argument("--rules", default=None, metavar="LIST",
                    help="agent: only these rules (ids or families, comma-separated; 'all', "
                         "'none'); default: the default-on rules (`tablepilot rules`)")
@@ -181,6 +202,10 @@ def _make_task(args: argparse.Namespace) -> Any:
         from evals.aitqa import AITQATask
 
         return AITQATask(args.data)
+    if args.dataset == "workbooks":
+        from evals.workbooks import WorkbooksTask
+
+        return WorkbooksTask(args.data)
     from evals.fetaqa import FeTaQATask
 
     return FeTaQATask(args.data)
@@ -205,7 +230,8 @@ def make_backend(args: argparse.Namespace) -> Any:
     """The resolved model backend (``.name`` labels reports), shared by every strategy."""
     from agent import TableAgent
 
-    return TableAgent(None, **model_options(args)).backend
+    options = model_options(args)
+    return TableAgent(options.pop("model", None), **options).backend
 
 
 def _strategies(args: argparse.Namespace) -> list[str]:
@@ -269,6 +295,10 @@ def run_dataset(args: argparse.Namespace) -> int:
             kwargs["max_steps"] = args.max_steps
         if args.samples and strategy == "agent":
             kwargs["samples"] = args.samples
+        if args.effort and strategy == "agent":
+            kwargs["effort"] = args.effort
+        if strategy == "agent":
+            kwargs["example_choice"] = getattr(args, "examples", "similar")
         if strategy == "agent":
             kwargs["rules"] = rules
         agent = TableAgent(backend, **kwargs)
@@ -279,7 +309,11 @@ def run_dataset(args: argparse.Namespace) -> int:
                   "max_steps": agent.limits.max_steps}
         if strategy == "agent":
             config["samples"] = agent.samples
+            config["effort"] = agent.effort
+            config["examples"] = agent.example_choice
             config["rules_off"] = list(rules.off())
+        if backend.engine:
+            config["engine"] = backend.engine
         print(f"{task.name}: {len(items)} questions, strategy {strategy}, model {label} "
               f"-> {out_dir}", file=sys.stderr)
         outcome = _run_one(task, items, agent, out_dir, config, args, concurrency)
@@ -422,7 +456,8 @@ def _ablation_args(args: argparse.Namespace, base_config: dict[str, Any], name: 
         dataset=args.dataset, questions=data, data=data,
         limit=given_or_base(args.limit, "limit"), offset=given_or_base(args.offset, "offset") or 0,
         max_steps=given_or_base(args.max_steps, "max_steps"),
-        samples=given_or_base(args.samples, "samples"), concurrency=args.concurrency,
+        samples=given_or_base(args.samples, "samples"),
+        effort=given_or_base(args.effort, "effort"), concurrency=args.concurrency,
         model=args.model, base_url=args.base_url, local=args.local,
         strategy="agent", strategies=None, baselines=False,
         rules=None, without=[name], reuse_unfired=args.base, out=out,

@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from app.cli import print_json, print_styled, with_examples
 from table_io.describe import describe, plain_value
 
 __all__ = ["describe", "plain_value", "register", "render"]
@@ -22,6 +22,10 @@ def register(subparsers: Any) -> None:
         help="show the sheets and tables found in a file (ranges, headers, types)",
         description="Print each sheet and table that tablepilot finds in FILE: cell range, header "
         "rows, row count, column names and types, hidden sheets/rows/columns, totals and notes.",
+        **with_examples(
+            "tablepilot inspect app/examples/sales_2025.xlsx",
+            'tablepilot inspect app/examples/sales_2025.xlsx --range "Orders!A2:G39" --head 5',
+            "tablepilot inspect book.xlsx --range report_1=A4:E9 --header-rows report_1=2 --json"),
     )
     parser.add_argument("file", help="a .xlsx .xlsm .xls .ods .csv .tsv or .parquet file")
     parser.add_argument(
@@ -61,10 +65,21 @@ def run(args: argparse.Namespace) -> int:
     overrides = overrides_from_args(args.range, args.header_rows)
     workbook = open_workbook(args.file, overrides=overrides or None)
     if args.json:
-        print(json.dumps(describe(workbook, head=args.head), indent=2, default=str))
+        print_json(describe(workbook, head=args.head))
     else:
-        print(render(workbook, head=args.head))
+        print_styled(render(workbook, head=args.head), STYLES)
     return 0
+
+
+# How `render`'s lines look on a terminal: by what each line starts with.
+STYLES = [
+    (r"^\S", "bold"),  # the file, or a sheet
+    (r"^  warning: ", "yellow"),
+    (r"^  table ", "bold cyan"),
+    (r"^    note: ", "yellow"),
+    (r"^    \| ", "dim"),
+    (r"^    (title|total rows|hidden rows|indented)", "dim"),
+]
 
 
 def _rows(numbers: list[int]) -> str:

@@ -15,13 +15,17 @@ from typing import Any
 
 
 def register(subparsers: Any) -> None:
+    from app.cli import with_examples
     from app.commands.ask import add_model_options
 
     parser = subparsers.add_parser(
         "mcp", help="serve tablepilot's tools to MCP clients (stdio, or HTTP with --http)",
         description="An MCP server: open_workbook, query, run_python, edit, versions, undo, "
         "redo, diff, save_as and ask, plus each table's schema and packed view as resources. "
-        "Files are confined to the --root folders; originals are never written.")
+        "Files are confined to the --root folders; originals are never written.",
+        **with_examples("tablepilot mcp --root ~/books",
+                        "tablepilot mcp --root ~/books --http --port 8765",
+                        "tablepilot mcp --root ~/books --state-dir ~/.cache/tablepilot-mcp"))
     parser.add_argument(
         "--root", action="append", default=[], metavar="DIR",
         help="a folder whose files clients may open and save to (repeatable; default: the "

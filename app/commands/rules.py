@@ -6,15 +6,20 @@ The ids and family names are what `--rules` and `--without` take on ask, chat an
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from app.cli import print_json, print_styled, with_examples
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "rules", help="list the agent's rules (what --rules and --without take)",
         description="List every rule of the agent, grouped by family: its id, whether it is on "
-        "by default, and what it does. Pass ids or family names to --rules / --without.")
+        "by default, and what it does. Pass ids or family names to --rules / --without.",
+        **with_examples(
+            "tablepilot rules",
+            "tablepilot rules --json",
+            'tablepilot ask book.xlsx "Total sales?" --without tool-alias'))
     p.add_argument("--json", action="store_true", help="print the rules as JSON")
     p.add_argument("--markdown", action="store_true",
                    help="print the rules as the Markdown table in docs/agent.md")
@@ -74,7 +79,9 @@ def as_markdown() -> str:
 
 def run(args: argparse.Namespace) -> int:
     if args.json:
-        print(json.dumps(as_json(), indent=2))
+        print_json(as_json())
+    elif args.markdown:
+        print(as_markdown())
     else:
-        print(as_markdown() if args.markdown else as_text())
+        print_styled(as_text(), [(r"^\S.*: ", "bold"), (r"^  \S+\s+off ", "dim")])
     return 0

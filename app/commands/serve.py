@@ -12,6 +12,8 @@ import sys
 import time
 from typing import Any
 
+from app.cli import with_examples
+
 
 def build_command(args: argparse.Namespace) -> list[str]:
     exe = shutil.which("vllm")
@@ -43,11 +45,18 @@ def child_env(args: argparse.Namespace) -> dict[str, str] | None:
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("serve", help="start a vLLM server for the agent (GPU)",
                               description="Start `vllm serve MODEL` with tool calling and prefix "
-                                          "caching, wait for /health, print the URL to use.")
+                                          "caching, wait for /health, print the URL to use.",
+                              **with_examples(
+                                  "tablepilot serve Qwen/Qwen2.5-7B-Instruct",
+                                  "tablepilot serve Qwen/Qwen2.5-72B-Instruct -tp 4 --port 8001",
+                                  "tablepilot serve Qwen/Qwen2.5-7B-Instruct --dry-run"))
     p.add_argument("model", help="a Hugging Face model id or local path, e.g. Qwen/Qwen2.5-7B-Instruct")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-model-len", type=int, default=16384)
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; 0.0.0.0 shares it: add "
+                        "--api-key)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    p.add_argument("--max-model-len", type=int, default=16384,
+                   help="longest prompt plus answer, in tokens (default 16384)")
     p.add_argument("--tool-parser", default="hermes",
                    help="vLLM tool-call parser (hermes for Qwen2.5; llama3_json for Llama 3.x)")
     p.add_argument("--tensor-parallel-size", "-tp", type=int, default=1,
@@ -55,10 +64,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--pipeline-parallel-size", "-pp", type=int, default=1,
                    help="pipeline stages, e.g. one per node with --ray")
     p.add_argument("--ray", action="store_true", help="use a running Ray cluster (multi-node)")
-    p.add_argument("--gpu-memory-utilization", type=float, default=None)
+    p.add_argument("--gpu-memory-utilization", type=float, default=None, metavar="FRACTION",
+                   help="share of GPU memory vLLM may take, e.g. 0.85 (default: vLLM's)")
     p.add_argument("--api-key", default=None,
                    help="require this key (given to vLLM as VLLM_API_KEY, not on its command line)")
-    p.add_argument("--health-timeout", type=float, default=900.0)
+    p.add_argument("--health-timeout", type=float, default=900.0, metavar="SECONDS",
+                   help="how long to wait for the model to load (default 900)")
     p.add_argument("--dry-run", action="store_true", help="print the command and exit")
     p.add_argument("--vllm-args", default="", help="more vllm options, quoted: "
                    "--vllm-args '--dtype bfloat16 --max-num-seqs 128'")

@@ -11,8 +11,9 @@ Call them through the Python API: ``kit = agent.toolkit("book.xlsx")``, then
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from app.cli import print_json, print_styled, with_examples
 
 
 def register(subparsers: Any) -> None:
@@ -21,6 +22,10 @@ def register(subparsers: Any) -> None:
         help="print the tools' function schemas (sql, python, sheet, inspect) for other agents",
         description="Print tablepilot's tools as OpenAI-style function schemas, for an agent "
         "loop of your own; call them with agent.toolkit(FILE).call(name, arguments).",
+        **with_examples(
+            "tablepilot tools                  # a readable list",
+            "tablepilot tools --json           # OpenAI-style function schemas",
+            "tablepilot tools --json --full --read-only"),
     )
     parser.add_argument("--json", action="store_true",
                         help="print the function schemas as JSON (type=function, name, "
@@ -38,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
 
     specs = tool_specs(python=not args.no_python, sheet=not args.read_only, full=args.full)
     if args.json:
-        print(json.dumps(specs, indent=2, ensure_ascii=False))
+        print_json(specs)
     else:
-        print(render(specs))
+        print_styled(render(specs), [(r"^\S", "bold cyan"), (r"^  \S", "")])
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -41,10 +42,14 @@ def prompt(state: AppState) -> None:
     with st.chat_message("user"):
         st.markdown(question)
     with st.chat_message("assistant"):
-        progress = st.status(f"Working on it ({state.model_label()}) ...", expanded=True)
+        progress = st.status(f"Working on it ({state.model_label()}): the model is writing "
+                             "step 1 ...", expanded=True)
         text_slot = st.empty()
+        started = time.monotonic()
 
         def on_step(step: Step) -> None:
+            progress.update(label=f"Working on it ({time.monotonic() - started:.0f} s): the "
+                                  f"model is writing step {step.index + 1} ...")
             progress.write(step_line(step))
             code = (step.input or {}).get("query") or (step.input or {}).get("code")
             if isinstance(code, str):
@@ -63,7 +68,8 @@ def prompt(state: AppState) -> None:
 
 def step_line(step: Step) -> str:
     outcome = "failed" if step.error else "done"
-    return f"{step.index}. {step.tool} {outcome} ({step.duration_s:.2f} s)"
+    model = f"model {step.model_s:.1f} s, " if step.model_s else ""
+    return f"{step.index}. {step.tool} {outcome} ({model}tool {step.duration_s:.2f} s)"
 
 
 def show_turn(turn: Turn) -> None:

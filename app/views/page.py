@@ -43,6 +43,7 @@ def render() -> None:
     with st.sidebar:
         sidebar.source_panel(state)
         sidebar.model_panel(state)
+        sidebar.effort_choice(state)
     st.title("tablepilot")
     if state.load_error:
         st.error(state.load_error)

@@ -79,6 +79,20 @@ def model_panel(state: AppState) -> None:
         st.caption(f"Answering: {state.model_label()}")
 
 
+def effort_choice(state: AppState) -> None:
+    """Fast, balanced or thorough: how many drafts of a query the model writes, and when."""
+    from agent.effort import EFFORTS
+
+    names = list(EFFORTS)
+    current = state.current_effort()
+    chosen = st.radio("Effort", names, index=names.index(current), key="effort",
+                      horizontal=True, help="\n".join(f"{e.name}: {e.summary}" for e in
+                                                      EFFORTS.values()))
+    st.caption(EFFORTS[chosen].summary)
+    if chosen != current:
+        state.set_effort(chosen)
+
+
 def model_choice(current: ModelSettings, server: ServerModel) -> ModelSettings:
     """The backend, URL, model and key a person picks. The key box is never prefilled: the
     server's own key (if any) is used for the server's URL only, never sent to the browser."""

@@ -289,3 +289,15 @@ def test_a_parquet_upload_is_edited_as_xlsx_from_the_first_edit(
     book = openpyxl.load_workbook(io.BytesIO(downloads["cities-v1.xlsx"]))
     assert [c.value for c in book["cities"][1]] == ["city", "people", "big"]
     assert book["cities"]["B3"].value == 10_000_000
+
+
+def test_effort_is_chosen_in_the_sidebar_and_kept_by_the_chat(script: Path) -> None:
+    at = upload(start(), "sales.xlsx", EXAMPLE_WORKBOOK.read_bytes())
+    effort = at.radio(key="effort")
+    assert effort.options == ["fast", "balanced", "thorough"]
+    assert effort.value == "fast"  # a served (here scripted) model's default
+    effort.set_value("thorough").run()
+    assert not at.exception
+    assert "5 drafts of every query step" in texts(at)
+    at.chat_input[0].set_value(QUESTION).run()
+    assert not at.exception and at.radio(key="effort").value == "thorough"

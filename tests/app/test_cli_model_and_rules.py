@@ -92,6 +92,23 @@ def test_rule_options_choose_the_rule_set(cities_csv: Path, script: Path,
 
 
 @pytest.mark.parametrize("command", ["ask", "chat", "batch"])
+def test_effort_is_an_option_of_every_asking_command(command: str, script: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from app.commands.ask import agent_from_args
+
+    parser = build_parser()
+    target = ["items.jsonl", "--out", "o.jsonl"] if command == "batch" else ["f.csv"] + (["q"] if command == "ask"
+                                                                     else [])
+    args = parser.parse_args([command, *target, "--model", f"scripted:{script}",
+                              "--effort", "thorough"])
+    agent = agent_from_args(args)
+    assert (agent.effort, agent.samples) == ("thorough", 5)
+    with pytest.raises(SystemExit):
+        parser.parse_args([command, *target, "--effort", "max"])
+    assert "invalid choice: 'max'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["ask", "chat", "batch"])
 @pytest.mark.parametrize("option", ["--without", "--rules"])
 def test_an_unknown_rule_is_a_usage_error(command: str, option: str, tmp_path: Path,
                                           cities_csv: Path,
