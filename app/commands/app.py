@@ -22,8 +22,6 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from app.cli import with_examples
-
 PAGE = Path(__file__).resolve().parent.parent / "streamlit_app.py"
 DEFAULT_HOST = "127.0.0.1"
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -224,9 +222,11 @@ def register(subparsers: Any) -> None:
         "it (a login is then required: TABLEPILOT_APP_PASSWORD or [auth] in "
         ".streamlit/secrets.toml, or --no-login). --model SPEC fixes the model (local:NAME, "
         "openai:NAME@URL, scripted:PATH). Other options go to `streamlit run`.",
-        **with_examples("tablepilot app",
-                        "tablepilot app --port 8502 --model openai:Qwen/Qwen2.5-7B-Instruct@http://gpu:8000/v1",
-                        "TABLEPILOT_APP_PASSWORD=... tablepilot app --host 0.0.0.0"),
+        # app.cli's with_examples, spelt out: app.cli imports this module to launch the app
+        epilog="examples:\n  tablepilot app\n  tablepilot app --port 8502 --model "
+               "openai:Qwen/Qwen2.5-7B-Instruct@http://gpu:8000/v1\n"
+               "  TABLEPILOT_APP_PASSWORD=... tablepilot app --host 0.0.0.0",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=run)
 
