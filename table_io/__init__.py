@@ -14,7 +14,7 @@ from table_io.errors import (
     VersionError,
 )
 from table_io.limits import Limits
-from table_io.model import Sheet, Table, Workbook
+from table_io.model import SetAside, Sheet, Table, Workbook
 from table_io.open import open_workbook
 from table_io.overrides import with_override
 
@@ -24,6 +24,7 @@ __all__ = [
     "LimitExceededError",
     "Limits",
     "PasswordProtectedError",
+    "SetAside",
     "Sheet",
     "SourceNotFoundError",
     "Table",

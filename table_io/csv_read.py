@@ -52,6 +52,11 @@ class Dialect:
             doublequote=self.doublequote, skipinitialspace=False, strict=False,
         )
 
+    def settings(self, encoding: str) -> dict[str, str]:
+        """How the file was read, for ``Table.meta['csv']`` and the reading notes."""
+        return {"encoding": encoding, "delimiter": self.delimiter,
+                "quotes": "backslash escapes" if self.escapechar else "doubled quotes"}
+
 
 def decode(data: bytes, display: str) -> tuple[str, str]:
     """(text, encoding name)."""
@@ -105,7 +110,7 @@ def read_csv_tables(src: Source, limits: Limits) -> tuple[list[Table], SheetGrid
             f"{src.name} is large ({src.size / 1e6:.0f} MB): loaded straight into DuckDB; the "
             f"table's frame holds the first {limits.head_sample_rows} rows only"
         ]
-    text, _encoding = decode(src.read_bytes(), src.name)
+    text, encoding = decode(src.read_bytes(), src.name)
     dialect = sniff_dialect(text[:_SAMPLE_CHARS], prefer_tab=src.format == "tsv")
     rows = _bounded_rows(dialect.reader(io.StringIO(text, newline="")), stem, src.name, limits)
     grid = SheetGrid(name=stem, values=rows_to_grid(rows))
@@ -116,6 +121,7 @@ def read_csv_tables(src: Source, limits: Limits) -> tuple[list[Table], SheetGrid
     from table_io.tables import build_table
 
     table = build_table(grid, spec, stem, mask, keep_empty_columns=True)
+    table.meta["csv"] = dialect.settings(encoding)
     return [table], grid, []
 
 
@@ -227,7 +233,7 @@ def _direct_table(src: Source, stem: str, limits: Limits) -> Table:
         column_letters=[_letter(j + 1) for j in range(len(columns))],
         original_headers=list(rows[0]), duckdb_source=path,
         meta={"n_rows": int(n_rows[0]) if n_rows else 0, "duckdb_csv_options": options,
-              "head_sample": True},
+              "head_sample": True, "csv": dialect.settings(encoding)},
     )
 
 

@@ -87,6 +87,22 @@ class Table:
 
 
 @dataclass
+class SetAside:
+    """A piece of a sheet that detection found but that carries no data (a lone scratch value,
+    a header with no rows under it): kept out of ``Workbook.tables`` and listed here instead, so
+    a person can still see what was left out and why."""
+
+    sheet: str
+    range: str  # A1 on that sheet
+    reason: str  # in words: "one cell, no header", "no data rows", ...
+    preview: str = ""  # the first cell(s) of the piece, as written
+
+    def describe(self) -> str:
+        shown = f" {self.preview!r}" if self.preview else ""
+        return f"{quote_sheet(self.sheet)}!{self.range}{shown}: {self.reason}"
+
+
+@dataclass
 class Workbook:
     """Plain data: what was read. Its verbs live with their code, so model.py imports no module
     that imports it back: ``table_io.connect(workbook)`` (catalog.py) gives the DuckDB catalog,
@@ -98,6 +114,7 @@ class Workbook:
     tables: list[Table]
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    set_aside: list[SetAside] = field(default_factory=list)  # pieces that are not tables
     # sheet name -> table_io.grid.SheetGrid: the raw cells, kept so tables can be re-cut
     grids: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

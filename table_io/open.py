@@ -5,6 +5,7 @@ Nothing here writes to the source: files are read into memory (or handed to Duck
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +22,13 @@ from table_io.errors import (
 )
 from table_io.grid import SheetGrid, read_grids
 from table_io.limits import DEFAULT_LIMITS, Limits
-from table_io.model import Sheet, Table, Workbook, column_letter
-from table_io.naming import clean_column_names, sql_identifier, unique
+from table_io.model import SetAside, Sheet, Table, Workbook, column_letter
+from table_io.naming import assign_names, clean_column_names, sheet_table_names, sql_identifier
 from table_io.overrides import apply_overrides
 from table_io.parquet_read import read_parquet_table
+from table_io.set_aside import is_empty_template, set_aside_piece, set_aside_reason
 from table_io.sources import Source, resolve
 from table_io.tables import build_table
-
-_TITLE_NAME_MAX = 30
 
 
 def open_workbook(
@@ -150,32 +150,62 @@ def _from_parquet(src: Source, limits: Limits) -> Workbook:
 
 def _from_spreadsheet(src: Source, limits: Limits) -> Workbook:
     grids, warnings = read_grids(src, limits)
+    if not grids:
+        raise EmptyWorkbookError("has no worksheets", source=src.name)
+    found = [_sheet_tables(grid) for grid in grids]
+    if not any(f.tables for f in found):
+        for f in found:
+            f.keep_templates()
+    wanted = [w for grid, f in zip(grids, found, strict=True)
+              for w in sheet_table_names(grid.name, [t.title for t in f.tables])]
+    names = iter(assign_names(wanted))
     sheets: list[Sheet] = []
     tables: list[Table] = []
-    for grid in grids:
-        sheet_tables = _sheet_tables(grid, taken=[t.name for t in tables])
-        if not sheet_tables:
+    set_aside: list[SetAside] = []
+    for grid, f in zip(grids, found, strict=True):
+        for table in f.tables:
+            table.name = next(names)
+        if not f.tables and not f.aside:
             text = _sheet_text(grid)
             warnings.append(f"sheet {grid.name!r} has no table, only the text {text!r}" if text
                             else f"sheet {grid.name!r} is empty")
-        tables.extend(sheet_tables)
+        tables.extend(f.tables)
+        set_aside.extend(piece for _, piece in f.aside)
         n_rows, n_cols = grid.values.shape
         sheets.append(Sheet(
             name=grid.name, hidden=grid.hidden, n_rows=n_rows, n_cols=n_cols,
             hidden_rows=sorted(grid.hidden_rows),
             hidden_columns=[column_letter(c) for c in sorted(grid.hidden_cols)],
             merged_ranges=[_a1(*rect) for rect in grid.merged],
-            table_names=[t.name for t in sheet_tables],
+            table_names=[t.name for t in f.tables],
         ))
-    if not grids:
-        raise EmptyWorkbookError("has no worksheets", source=src.name)
     if not tables:
+        if set_aside:
+            shown = "; ".join(piece.describe() for piece in set_aside[:3])
+            raise EmptyWorkbookError(f"has no table: what its sheets hold carries no data ({shown})",
+                                     source=src.name)
         texts = [t for t in (_sheet_text(g) for g in grids) if t]
         if texts:
             raise EmptyWorkbookError(f"has no table: its sheets hold only the text {texts[0]!r}", source=src.name)
         raise EmptyWorkbookError("has no data: every sheet is empty", source=src.name)
     return Workbook(source=src.name, format=src.format, sheets=sheets, tables=tables,
-                    path=_path(src), warnings=warnings, grids={g.name: g for g in grids})
+                    path=_path(src), warnings=warnings, set_aside=set_aside,
+                    grids={g.name: g for g in grids})
+
+
+@dataclass
+class _SheetFound:
+    """What detection found on one sheet: the tables, and the pieces set aside (with the Table
+    they would have been, in case the workbook holds nothing else)."""
+
+    tables: list[Table]
+    aside: list[tuple[Table, SetAside]]
+
+    def keep_templates(self) -> None:
+        """A workbook that holds nothing but empty forms (a header, no rows) keeps them as its
+        tables, so it can be opened and filled in; single cells and loose values stay aside."""
+        self.tables = [t for t, _ in self.aside if is_empty_template(t)]
+        self.aside = [(t, piece) for t, piece in self.aside if not is_empty_template(t)]
 
 
 def _sheet_text(grid: SheetGrid) -> str:
@@ -188,20 +218,19 @@ def _a1(top: int, left: int, bottom: int, right: int) -> str:
     return f"{column_letter(left + 1)}{top + 1}:{column_letter(right + 1)}{bottom + 1}"
 
 
-def _sheet_tables(grid: SheetGrid, taken: list[str]) -> list[Table]:
+def _sheet_tables(grid: SheetGrid) -> _SheetFound:
+    """The sheet's tables, unnamed yet (names are given across the workbook), and the pieces
+    that carry no data."""
     detector = SheetDetector(grid.values, grid.merged, bold=grid.bold)
-    specs = detector.detect()
-    base = sql_identifier(grid.name, fallback="sheet")
-    if len(specs) == 1:
-        wanted = [base]
-    else:
-        wanted = []
-        for i, spec in enumerate(specs, start=1):
-            title = (spec.title or "").split(" / ")[0]
-            short = title and len(title) <= _TITLE_NAME_MAX
-            wanted.append(f"{base}_{sql_identifier(title)}" if short else f"{base}_{i}")
-    names = unique(wanted, taken=taken)
-    return [build_table(grid, spec, n, detector.mask) for spec, n in zip(specs, names, strict=True)]
+    found = _SheetFound(tables=[], aside=[])
+    for spec in detector.detect():
+        table = build_table(grid, spec, "", detector.mask)
+        reason = set_aside_reason(table)
+        if reason is None:
+            found.tables.append(table)
+        else:
+            found.aside.append((table, set_aside_piece(grid, table, reason)))
+    return found
 
 
 def _from_frame(frame: pd.DataFrame, name: str | None) -> Workbook:

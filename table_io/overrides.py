@@ -70,6 +70,7 @@ def apply_overrides(workbook: Workbook, overrides: dict[str, dict[str, Any]]) ->
     """A new Workbook with each table or sheet KEY of ``overrides`` cut again by its settings."""
     tables = list(workbook.tables)
     sheets = [dataclasses.replace(s, table_names=list(s.table_names)) for s in workbook.sheets]
+    set_aside = list(workbook.set_aside)
     for key, settings in overrides.items():
         settings = dict(settings or {})
         sheet_name, key_range, replaced = _target(workbook, tables, key)
@@ -137,10 +138,13 @@ def apply_overrides(workbook: Workbook, overrides: dict[str, dict[str, Any]]) ->
         position = min((tables.index(t) for t in overlapping), default=len(tables))
         tables = [t for t in tables if t not in overlapping]
         tables.insert(min(position, len(tables)), table)
+        # a piece set aside as no table is one now, when the person says so
+        set_aside = [p for p in set_aside if p.sheet != sheet_name
+                     or not _overlaps(parse_range(p.range, workbook.source), (top, bottom, left, right))]
         for sheet in sheets:
             if sheet.name == sheet_name:
                 sheet.table_names = [t.name for t in tables if t.sheet == sheet_name]
-    return dataclasses.replace(workbook, tables=tables, sheets=sheets)
+    return dataclasses.replace(workbook, tables=tables, sheets=sheets, set_aside=set_aside)
 
 
 def _target(workbook: Workbook, tables: list[Table], key: str) -> tuple[str, str | None, Table | None]:

@@ -10,6 +10,7 @@ import pandas as pd
 from table_io.cell_types import kind_of, type_column
 from table_io.detect import TableSpec, header_names, nonempty_mask
 from table_io.grid import SheetGrid
+from table_io.group_labels import fill_down, group_label_columns
 from table_io.model import Table, column_letter
 from table_io.naming import clean_column_names
 
@@ -44,17 +45,20 @@ def build_table(
     headers = [" ".join(parts[j]) for j in keep]
     columns = clean_column_names(headers)
     levels, label_values = _row_levels(grid, data_rows, spec.left)
-    data: dict[str, pd.Series] = {}
     contiguous = data_rows.size > 0 and int(data_rows[-1]) - int(data_rows[0]) + 1 == data_rows.size
-    for col_name, c in zip(columns, cols, strict=True):
+    raws: list[list[object]] = []
+    for c in cols:
         if contiguous:
             raw = values[int(data_rows[0]) : int(data_rows[-1]) + 1, c].tolist()
         else:
             raw = values[data_rows, c].tolist()
         if c == spec.left and label_values is not None:
             raw = label_values
-        raw = _fill_merged_down(raw, values, int(c), data_rows, grid.merged)
-        data[col_name] = type_column(raw, col_name)
+        raws.append(_fill_merged_down(raw, values, int(c), data_rows, grid.merged))
+    filled_down = 0 if levels is not None else group_label_columns(raws)
+    for j in range(filled_down):
+        raws[j] = fill_down(raws[j])
+    data = {col_name: type_column(raw, col_name) for col_name, raw in zip(columns, raws, strict=True)}
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(data_rows)))
     totals = None
     if total_rows.size:
@@ -90,6 +94,8 @@ def build_table(
             "dropped_rows": {"repeated_header": [int(r) + 1 for r in spec.repeated_header_rows]}
             if spec.repeated_header_rows else {},
             "key_values": dict(spec.key_values),
+            # group labels written once per group ("North" over blanks), copied down its rows
+            "filled_down": columns[:filled_down],
         },
     )
 

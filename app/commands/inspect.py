@@ -108,6 +108,10 @@ def render(workbook: Any, head: int = 0) -> str:
             lines.append(f"  merged cells: {', '.join(sheet['merged_ranges'][:10])}")
         if not sheet["tables"]:
             lines.append("  (no table)")
+        for piece in data.get("set_aside", []):
+            if piece["sheet"] == sheet["name"]:
+                shown = f" ({piece['preview']!r})" if piece.get("preview") else ""
+                lines.append(f"  set aside {piece['range']}: {piece['reason']}{shown}")
         for t in sheet["tables"]:
             lines.append(
                 f"  table {t['name']}  range {t['range']}  header rows {_rows(t['header_rows'])}  "
@@ -126,6 +130,8 @@ def render(workbook: Any, head: int = 0) -> str:
                 lines.append(f"    hidden rows in the data: {_rows(t['hidden_rows'])}")
             if t["row_levels"]:
                 lines.append(f"    indented row labels: levels {sorted(set(t['row_levels']))}")
+            if t.get("filled_down"):
+                lines.append(f"    group labels filled down: {', '.join(t['filled_down'])}")
             for note in t["notes"]:
                 lines.append(f"    note: {note}")
             for row in t.get("head", []):
