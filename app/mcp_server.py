@@ -46,7 +46,7 @@ from pydantic import Field
 
 from table_io.errors import TableIOError, VersionError
 from tools.base import ToolResult
-from tools.payloads import cell_changes, python_payload, sql_payload
+from tools.payloads import cell_changes, python_payload, sheet_payload, sql_payload
 
 if TYPE_CHECKING:
     from agent.core import TableAgent
@@ -512,7 +512,9 @@ def build_server(config: Config) -> MCPServer:
                 raise failed(result)
             books.reopen(entry)
             changes = cell_changes(result) or []
+            payload = sheet_payload(result)
             return jsonable({"result": result.observation, **version_info(entry.session),
+                             "summaries": list(payload["summaries"]) if payload else [],
                              "changes": [c.to_dict() for c in changes[:500]],
                              "changes_total": len(changes)})
 

@@ -3,10 +3,15 @@
 ``diff_files(a, b)`` loads both with openpyxl (formulas and styles) and python-calamine (cached
 formula values) and returns one ``CellChange`` per changed cell and aspect, for a person to review
 before they download.
+
+A formula the first file saved without a result (openpyxl writes none) gets one when tablepilot
+recalculates the edited copy; that value change is marked ``recomputed`` so that it is not shown
+as something the edit did.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +35,9 @@ class CellChange:
     kind: str
     before: Any
     after: Any
+    recomputed: bool = False
+    """A 'value' change of a formula whose text did not change and whose old file had no saved
+    result for it: tablepilot computed the value, the edit did not change it."""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -41,7 +49,8 @@ class CellChange:
 
     def describe(self) -> str:
         where = f"{self.sheet}!{self.cell}" if self.cell else self.sheet
-        return f"{where} {self.kind}: {_short(self.before)} -> {_short(self.after)}"
+        text = f"{where} {self.kind}: {_short(self.before)} -> {_short(self.after)}"
+        return f"{text} (recomputed)" if self.recomputed else text
 
 
 def _short(value: Any, limit: int = 40) -> str:
@@ -56,7 +65,69 @@ def diff_files(a: str | Path, b: str | Path) -> list[CellChange]:
     return diff_workbooks(wb_a, wb_b, cached_a=read_cached_values(a), cached_b=read_cached_values(b))
 
 
-def read_cached_values(path: str | Path) -> dict[str, list[list[Any]]]:
+class CachedValues(dict[str, list[list[Any]]]):
+    """``read_cached_values``' answer: sheet name -> rows of values; it also knows which formula
+    cells the file saved no result for (calamine reads those as empty, like an empty result)."""
+
+    def __init__(self, grids: dict[str, list[list[Any]]], path: str | Path | None = None) -> None:
+        super().__init__(grids)
+        self.path = Path(path) if path is not None else None
+        self._unsaved: dict[str, frozenset[tuple[int, int]]] | None = None
+
+    def unsaved(self, sheet: str) -> frozenset[tuple[int, int]] | None:
+        """(row, col), 1-based, of ``sheet``'s formulas stored without a result; None if unknown.
+
+        Read from the file's XML on first use only: most diffs never ask."""
+        if self.path is None:
+            return None
+        if self._unsaved is None:
+            self._unsaved = _unsaved_formulas(self.path)
+        return self._unsaved.get(sheet, frozenset())
+
+
+_NS = rb"(?:[\w.-]+:)?"
+_FORMULA_CELL = re.compile(
+    rb"<" + _NS + rb"c\b([^>]*)>\s*<" + _NS + rb"f\b[^>]*?(?:/>|>[^<]*</" + _NS + rb"f>)\s*"
+    rb"(<" + _NS + rb"v\s*/>|<" + _NS + rb"v>[^<]*</" + _NS + rb"v>)?\s*</" + _NS + rb"c>"
+)
+_CELL_REF = re.compile(rb"\br=\"([A-Z]{1,3})([0-9]+)\"")
+_EMPTY_V = re.compile(rb"^<" + _NS + rb"v>\s*</" + _NS + rb"v>$")
+
+
+def _unsaved_formulas(path: Path) -> dict[str, frozenset[tuple[int, int]]]:
+    """Per sheet: formula cells with no ``<v>`` or an empty one (openpyxl writes ``<v />``).
+    An empty ``<v></v>`` in a text cell (``t="str"``) is a saved empty result, not a missing one."""
+    import zipfile
+
+    from openpyxl.utils import column_index_from_string
+
+    from table_io.xlsx_structure import sheet_names_by_part
+
+    out: dict[str, frozenset[tuple[int, int]]] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for part, name in sheet_names_by_part(zf).items():
+                try:
+                    data = zf.read(part)
+                except KeyError:
+                    continue
+                found = set()
+                for match in _FORMULA_CELL.finditer(data) if b"<f" in data or b":f" in data else ():
+                    attrs, v = match.group(1), match.group(2)
+                    if v is None or v.endswith(b"/>"):
+                        saved = False
+                    else:  # <v></v> holds a result only in a text cell: an empty text result
+                        saved = not _EMPTY_V.match(v) or b't="str"' in attrs
+                    ref = _CELL_REF.search(attrs)
+                    if not saved and ref:
+                        found.add((int(ref.group(2)), column_index_from_string(ref.group(1).decode())))
+                out[name] = frozenset(found)
+    except (OSError, zipfile.BadZipFile):  # not a zip package: nothing is known
+        return {}
+    return out
+
+
+def read_cached_values(path: str | Path) -> CachedValues:
     """Each sheet's cell values as stored in the file (formula cells: their cached result)."""
     from python_calamine import CalamineWorkbook
 
@@ -67,7 +138,17 @@ def read_cached_values(path: str | Path) -> dict[str, list[list[Any]]]:
             out[name] = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except Exception:  # chart sheets and the like
             out[name] = []
-    return out
+    return CachedValues(out, path)
+
+
+def _recomputed(cached_a: Any, sheet: str, row: int, col: int, before: Any) -> bool:
+    """Was the old value of this unchanged formula missing only because its file saved none?
+
+    With a plain dict of values (no file to ask) an empty old value is taken to mean that."""
+    if before is not None:
+        return False
+    unsaved = cached_a.unsaved(sheet) if isinstance(cached_a, CachedValues) else None
+    return True if unsaved is None else (row, col) in unsaved
 
 
 def _cached(grid: list[list[Any]] | None, row: int, col: int) -> Any:
@@ -175,7 +256,7 @@ def diff_workbooks(wb_a: XLWorkbook, wb_b: XLWorkbook, *, cached_a: dict[str, An
         ws_a, ws_b = wb_a[name], wb_b[name]
         if isinstance(ws_a, Worksheet) and isinstance(ws_b, Worksheet):
             changes += _diff_sheet(ws_a, ws_b, (cached_a or {}).get(name), (cached_b or {}).get(name),
-                                   styles_a, styles_b)
+                                   styles_a, styles_b, book_a=cached_a)
     return changes
 
 
@@ -194,7 +275,8 @@ def _cell_content(ws: Worksheet | None, row: int, col: int) -> tuple[Any, Any]:
 
 
 def _diff_sheet(ws_a: Worksheet | None, ws_b: Worksheet, cached_a: Any, cached_b: Any,
-                styles_a: _StyleNames, styles_b: _StyleNames) -> list[CellChange]:
+                styles_a: _StyleNames, styles_b: _StyleNames, *, book_a: Any = None) -> list[CellChange]:
+    """``book_a``: all of the first file's cached values (to tell recomputed formulas)."""
     name = ws_b.title
     out: list[CellChange] = []
     keys = set(ws_b._cells)
@@ -212,7 +294,9 @@ def _diff_sheet(ws_a: Worksheet | None, ws_b: Worksheet, cached_a: Any, cached_b
             if (cached_a is None and formula_a is not None) or (cached_b is None and formula_b is not None):
                 value_a = value_b  # no cached values given: compare formulas only
         if not _same_value(value_a, value_b):
-            out.append(CellChange(name, ref, "value", value_a, value_b))
+            again = formula_a is not None and formula_a == formula_b and book_a is not None \
+                and _recomputed(book_a, name, row, col, value_a)
+            out.append(CellChange(name, ref, "value", value_a, value_b, recomputed=again))
         cell_a = ws_a._cells.get((row, col)) if ws_a is not None else None
         cell_b = ws_b._cells.get((row, col))
         style_a = styles_a(cell_a, ws_a) if ws_a is not None else styles_b(None, ws_b)
@@ -285,7 +369,9 @@ def diff_snapshot(before: Snapshot, wb: XLWorkbook, *, cached_a: dict[str, Any] 
             if formula_b is not None:
                 value_b = _cached((cached_b or {}).get(ws.title), row, col)
             if not _same_value(value_a, value_b):
-                changes.append(CellChange(ws.title, ref, "value", value_a, value_b))
+                again = formula_a is not None and formula_a == formula_b and cached_a is not None \
+                    and _recomputed(cached_a, ws.title, row, col, value_a)
+                changes.append(CellChange(ws.title, ref, "value", value_a, value_b, recomputed=again))
             style_then = then[2] if then else ()
             style_now = tuple(cell._style) if cell is not None and getattr(cell, "_style", None) is not None else ()
             if style_then != style_now:
@@ -339,8 +425,24 @@ def _diff_structure(ws_a: Worksheet | None, ws_b: Worksheet) -> list[CellChange]
     return out
 
 
+def split_recomputed(changes: list[CellChange]) -> tuple[list[CellChange], list[CellChange]]:
+    """(what the edit changed, formula values tablepilot only computed for the first time)."""
+    edits = [ch for ch in changes if not ch.recomputed]
+    return edits, [ch for ch in changes if ch.recomputed]
+
+
 def summarize(changes: list[CellChange], limit: int = 12) -> str:
-    """A short text for the model: counts per sheet and kind, then the first changes."""
+    """A short text for the model: counts per sheet and kind, then the first changes; values
+    recomputed for formulas the old file had no result for are counted on a line of their own."""
+    changes, recomputed = split_recomputed(changes)
+    lines = [_summarize_edits(changes, limit)]
+    if recomputed:
+        n = len(recomputed)
+        lines.append(f"{n} value{'s' if n != 1 else ''} recomputed for formulas the file had no saved result for")
+    return "\n".join(lines)
+
+
+def _summarize_edits(changes: list[CellChange], limit: int) -> str:
     if not changes:
         return "no changes"
     counts: dict[tuple[str, str], int] = {}

@@ -298,6 +298,19 @@ class VersionStore:
             self._save_journal()
             return self.version
 
+    def withdraw(self, n: int) -> int:
+        """Take back version ``n``, just made and current: its parent is current again and
+        ``n`` is marked withdrawn (kept on disk, never redone). Returns the version now current."""
+        with self._writing():
+            entry = self._entry(n)
+            if self.version != n or entry["parent"] is None:
+                raise VersionError(f"version {n} is not the current edit; it cannot be withdrawn")
+            entry["withdrawn"] = True
+            self._journal["current"] = entry["parent"]
+            self._journal["redo"] = [v for v in self._journal["redo"] if v != n]
+            self._save_journal()
+            return self.version
+
     def redo(self) -> int:
         with self._writing():
             if not self._journal["redo"]:

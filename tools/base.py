@@ -94,11 +94,13 @@ class Tool(ABC):
         try:
             args = self.Args.model_validate(raw)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}" for e in exc.errors()
-            )
-            error = ToolError("arguments", f"invalid arguments for {self.name}: {problems}",
-                              hint=f"expected arguments: {list(self.Args.model_fields)}")
+            error = self.explain_invalid(raw, exc)
+            if error is None:
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                    for e in exc.errors())
+                error = ToolError("arguments", f"invalid arguments for {self.name}: {problems}",
+                                  hint=f"expected arguments: {list(self.Args.model_fields)}")
             return ToolResult(observation=error.render(), error=error)
         try:
             result = self.run(args)
@@ -112,6 +114,11 @@ class Tool(ABC):
         if isinstance(result.payload, dict):
             result.payload.setdefault("duration_s", time.perf_counter() - started)
         return result
+
+    def explain_invalid(self, raw: dict[str, Any], exc: ValidationError) -> ToolError | None:
+        """The model's invalid arguments explained with the fix to make (None: pydantic's own
+        messages). A tool with a rich argument schema overrides this."""
+        return None
 
     def as_langchain(self) -> Any:
         """This tool as a LangChain StructuredTool (returns the observation text)."""

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from table_io.diff import CellChange
     from tools.base import ToolResult
+    from tools.sheet.readback import Readback
 
 
 class Timed(TypedDict, total=False):
@@ -89,6 +90,12 @@ class SheetPayload(Timed):
     """Notes from the actions. Observation only."""
     warnings: list[str]
     """The version store's warnings. Not read outside the tool."""
+    summaries: list[str]
+    """One line in words per action ("Sort Sheet1!A1:D41 by Sex, A to Z"). Read by
+    agent/loop.py (the answer's edits), agent/session.py and the app."""
+    readback: Readback
+    """What the draft shows, read back for the edit checks (tools/sheet/readback.py). Read by
+    agent/loop.py (``Seen.edit``)."""
 
 
 class PendingEditPayload(Timed):
@@ -99,6 +106,12 @@ class PendingEditPayload(Timed):
     agent/toolkits.py (the version did not move)."""
     changes: list[CellChange]
     """The changes the proposal would make. Read by agent/steps.py."""
+    summaries: list[str]
+    """One line in words per action ("Sort Sheet1!A1:D41 by Sex, A to Z"). Read by
+    agent/loop.py (the answer's edits), agent/session.py and the app."""
+    readback: Readback
+    """What the draft shows, read back for the edit checks (tools/sheet/readback.py). Read by
+    agent/loop.py (``Seen.edit``)."""
 
 
 class ViewPayload(Timed):

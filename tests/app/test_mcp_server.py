@@ -133,7 +133,9 @@ def test_stdio_open_query_edit_undo_redo_save(folders: dict[str, Path]) -> None:
                 {"action": "formula", "sheet": "Sales", "range": "D4:D6", "formula": "=B4+C4"}])
             assert edited["version"] == 1
             assert {"sheet": "Sales", "cell": "D4", "kind": "formula", "before": None,
-                    "after": "=B4+C4"} in edited["changes"]
+                    "after": "=B4+C4", "recomputed": False} in edited["changes"]
+            assert edited["summaries"] == ["Write 'Both' in Sales!D3",
+                                           "Fill Sales!D4:D6 with =B4+C4 (copied down)"]
             got = await call(s, "query", workbook=wid, sql="SELECT * FROM sales")
             assert "North" in got["result"] and 22 in [v for row in got["rows"] for v in row]
             sorted_ = await call(s, "edit", workbook=wid, actions=[

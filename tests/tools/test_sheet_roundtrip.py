@@ -110,7 +110,7 @@ def test_undo_after_an_edit_restores_identical_bytes(tool: SheetTool) -> None:
     ({"action": "link", "sheet": "Report", "cell": "A1", "url": 'smb://host/share'}, "not allowed"),
     ({"action": "summary", "sheet": "Report", "rows": ["Item"], "values": ["Item"], "func": "sum"}, "no numbers"),
     ({"action": "delete_rows", "sheet": "Report", "at": 500}, "has rows 1..11"),
-    ({"action": "explode", "sheet": "Report"}, "does not match any of the expected tags"),
+    ({"action": "explode", "sheet": "Report"}, "unknown action 'explode'"),
     ({"action": "write", "sheet": "Report", "range": "G1", "values": "x"}, "overlaps the merged cells F1:H1"),
 ])
 def test_a_bad_action_fails_the_whole_batch_and_changes_nothing(tool: SheetTool, action: dict, message: str) -> None:
@@ -143,4 +143,4 @@ def test_langchain_tool_uses_the_small_schema_and_validates(tool: SheetTool) -> 
     out = lc.invoke({"actions": [{"action": "write", "sheet": "Report", "range": "A2", "values": "lc"}]})
     assert "saved version 1" in out
     bad = lc.invoke({"actions": [{"action": "write", "sheet": "Report"}]})
-    assert "range" in bad and "Field required" in bad
+    assert "'range' is missing" in bad and '"range": "H1"' in bad  # the fix, with an example

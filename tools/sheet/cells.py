@@ -76,9 +76,13 @@ class Write(Act):
             raise fail(f"{rows}x{cols} values do not fit in {box.ref} ({box.height}x{box.width})")
         target = ctx.box(ws, f"{coord(box.min_row, box.min_col)}:{coord(box.min_row + max(rows, 1) - 1, box.min_col + max(cols, 1) - 1)}",
                          write=True)
+        header, used = ctx.original_header_row(ws), ctx.used(ws)
         for i, row in enumerate(grid):
             for j, value in enumerate(row):
                 set_untrusted(ws.cell(target.min_row + i, target.min_col + j), coerce_input(value))
+        if target.size == 1 and isinstance(grid[0][0] if grid and grid[0] else None, str):
+            ctx.record("write", sheet=ws.title, cell=target.ref, text=grid[0][0],
+                       header_row=header, new_column=target.min_col > used.max_col)
 
 
 def _grid(values: Any, box: Box) -> list[list[Any]]:
@@ -101,8 +105,16 @@ class Formula(Act):
         box = ctx.box(ws, self.range, write=True)
         text = check_formula(ctx, self.formula)
         origin = (box.min_row, box.min_col)
+        header = ctx.original_header_row(ws)
         for r, c in box.cells():
             ws.cell(r, c).value = text if (r, c) == origin else translate(text, origin, (r, c))
+        fix: dict[str, str] = {}
+        if box.min_row <= header < box.max_row:  # it starts on (or above) the header row
+            first = (header + 1, box.min_col)
+            fix = {"range": f"{coord(*first)}:{coord(box.max_row, box.max_col)}",
+                   "formula": translate(text, origin, first)}
+        ctx.record("formula", sheet=ws.title, range=box.ref, formula=text, header_row=header,
+                   fix=fix)
 
 
 class Fill(Act):
@@ -297,6 +309,8 @@ class Convert(Act):
                 cell.number_format = fmt
         if bad:
             ctx.notes.append(f"convert left {len(bad)} cells unchanged: {', '.join(bad[:5])}")
+        ctx.record("convert", sheet=ws.title, range=box.ref, to=self.to, converted=len(plan),
+                   left=bad[:5], left_count=len(bad))
 
 
 class Link(Act):

@@ -96,6 +96,9 @@ class Chart(Act):
         if ctx.box(target, anchor).size != 1:
             raise fail("'at' must be one cell")
         target.add_chart(chart, anchor)
+        ctx.record("chart", sheet=target.title, type=self.type, data=f"{ws.title}!{box.ref}",
+                   series=len(chart.series), points=box.height - (1 if header_is_text else 0)
+                   if not self.by_rows else box.width, title=self.title)
 
 
 def _style(chart: Any, title: str | None, x_title: str | None, y_title: str | None, legend: str | None,

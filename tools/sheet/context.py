@@ -42,6 +42,8 @@ class EditContext:
         self.base = base
         self.dirty = False
         self.notes: list[str] = []
+        self.records: list[dict[str, Any]] = []  # what the actions did, for the read-back
+        self._first_headers: dict[str, int] = {}
         self._values: dict[str, list[list[Any]]] | None = None
         self._used: dict[int, tuple[int, Box]] = {}  # id(ws) -> (cell count, used area)
 
@@ -72,10 +74,16 @@ class EditContext:
             raise fail(f"a sheet named {name!r} already exists; sheets: {', '.join(self.wb.sheetnames)}")
         return name
 
+    def record(self, kind: str, **facts: Any) -> None:
+        """Note what an action did (its resolved range, columns, flags) for the read-back that
+        checks the edit against the request (tools/sheet/readback.py)."""
+        self.records.append({"kind": kind, **facts})
+
     def create_sheet(self, name: str, index: int | None = None) -> Worksheet:
         """A new sheet; the active sheet stays the same one (openpyxl tracks it by position)."""
         active = self.wb.active
         ws = self.wb.create_sheet(self.new_sheet_name(name), index)
+        self.record("add_sheet", sheet=ws.title)
         if active is not None and active in self.wb._sheets:
             self.wb.active = self.wb._sheets.index(active)
         return ws
@@ -107,6 +115,13 @@ class EditContext:
                 return r
         return used.min_row
 
+    def original_header_row(self, ws: Worksheet) -> int:
+        """The sheet's header row as it was before this batch's first look at it (a header
+        written into a title row must not move it)."""
+        if ws.title not in self._first_headers:
+            self._first_headers[ws.title] = self.header_row(ws)
+        return self._first_headers[ws.title]
+
     def headers(self, ws: Worksheet, row: int, box: Box | None = None) -> dict[str, int]:
         span = box or self.used(ws)
         out: dict[str, int] = {}
@@ -132,6 +147,15 @@ class EditContext:
             from openpyxl.utils import column_index_from_string
 
             return column_index_from_string(text.lstrip("$").upper())
+        if (found := _layout_label(text, folded)) is not None:
+            return found
+        if box is not None and header_row is None and box.min_row > 1:
+            # a range given without its header row: the header is the row above it
+            above = {h.lower(): c for h, c in self.headers(ws, box.min_row - 1, box).items()}
+            if text.lower() in above or _layout_label(text, above) is not None:
+                raise fail(f"{text!r} is the header of the row above {box.ref}: the range must "
+                           f"include its header row", hint=f"give the range from row "
+                           f"{box.min_row - 1}, header row included")
         close = nearest(text, list(headers))
         hint = f"did you mean {', '.join(repr(c) for c in close)}?" if close else None
         shown = ", ".join(repr(h) for h in list(headers)[:30])
@@ -253,6 +277,26 @@ class EditContext:
             recalculate(path)
             self._values = read_cached_values(path)
         return self._values
+
+
+_KIND_SUFFIX = re.compile(r"\s*\((?:text|number|date|yes/no)[^)]*\)$", re.I)
+_LETTER_PREFIX = re.compile(r"^\$?([A-Za-z]{1,3})[\s:=.)-]+(.+)$")
+
+
+def _layout_label(text: str, headers: dict[str, int]) -> int | None:
+    """A column written as the agent's layout shows it ('B Sex', 'B: Sex', 'Sex (text)'): the
+    header's column, when the letter (if any) agrees with it."""
+    from openpyxl.utils import column_index_from_string
+
+    bare = _KIND_SUFFIX.sub("", text).strip()
+    if bare.lower() in headers:
+        return headers[bare.lower()]
+    m = _LETTER_PREFIX.match(bare)
+    if m and m.group(2).strip().lower() in headers:
+        col = headers[m.group(2).strip().lower()]
+        if column_index_from_string(m.group(1).upper()) == col:
+            return col
+    return None
 
 
 def coerce_input(value: Any) -> Any:

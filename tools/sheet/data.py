@@ -67,6 +67,8 @@ class Sort(Act):
             filled.sort(key=lambda r, i=i: _sort_key(keyed[r][i], flags[i]), reverse=flags[i])  # type: ignore[misc]
             order = filled + blanks
         move_rows(ws, box, rows, order)
+        ctx.record("sort", sheet=ws.title, range=box.ref, first_row=first, last_row=box.max_row,
+                   columns=cols, desc=list(flags))
 
 
 def move_rows(ws: Worksheet, box: Box, rows: list[int], order: list[int]) -> None:
@@ -233,7 +235,11 @@ class Summary(Act):
         records = [rec for rec in records if any(rec[c] not in (None, "") for c in rows)]
         for v, f in zip(vals, funcs, strict=True):
             if f in ("sum", "average", "max", "min") and not any(isinstance(rec[v], (int, float)) for rec in records):
-                raise fail(f"column {header[v]!r} has no numbers to {f}; use func 'count' or convert it first")
+                read = _numbers_from_text(records, v)
+                if not read:
+                    raise fail(f"column {header[v]!r} has no numbers to {f}; use func 'count' or convert it first")
+                ctx.notes.append(f"summary: read {read} numbers written as text in {header[v]!r} "
+                                 "(e.g. '1,250.00') as numbers; the sheet's cells stay text")
         out_ws = self._target(ctx)
         start = ctx.box(out_ws, self.at)
         table = self._table(records, rows, vals, cols, funcs, header)
@@ -295,6 +301,20 @@ def _label(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return "(blank)" if value is None else value
+
+
+def _numbers_from_text(records: list[dict[int, Any]], col: int) -> int:
+    """A column of numbers stored as text ('1,250.00', '(30)'): read them as numbers in place
+    when every filled value parses; returns how many (0: left as they are)."""
+    from tools.sheet.cells import parse_number
+
+    filled = [rec for rec in records if rec[col] not in (None, "")]
+    parsed = [parse_number(rec[col]) if isinstance(rec[col], str) else None for rec in filled]
+    if not filled or any(p is None for p in parsed):
+        return 0
+    for rec, number in zip(filled, parsed, strict=True):
+        rec[col] = number
+    return len(filled)
 
 
 def _aggregate(values: list[Any], func: str) -> Any:

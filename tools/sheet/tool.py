@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,34 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from table_io.diff import CellChange, diff_snapshot, read_cached_values, snapshot, summarize
 from table_io.versions import VersionConflictError, VersionStore
-from tools.base import Tool, ToolFailure, ToolResult
+from tools.base import Tool, ToolError, ToolFailure, ToolResult
 from tools.payloads import SheetPayload
 from tools.sheet.actions import Action
 from tools.sheet.base import Act
 from tools.sheet.context import EditContext
+from tools.sheet.readback import Readback, build_readback
 
 _ADAPTER: TypeAdapter[list[Action]] = TypeAdapter(list[Action])
+
+
+@dataclass
+class Draft:
+    """An edit applied to a copy: what it changed, what it shows, and what it is in words."""
+
+    changes: list[CellChange]
+    readback: Readback
+    summaries: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def summarize_actions(actions: list[dict[str, Any]], workbook: Any) -> list[str]:
+    """One line in words per action (tools/sheet/describe.py), read on the workbook before the
+    edit so that a sort can say 'oldest first'."""
+    try:
+        from tools.sheet.describe import describe_actions
+    except ImportError:  # pragma: no cover - describe.py is part of the package
+        return [str(a.get("action", "?")) for a in actions]
+    return list(describe_actions(actions, workbook))
 
 
 class SheetTool(Tool):
@@ -96,7 +118,6 @@ class SheetTool(Tool):
 
     def run(self, args: Any) -> ToolResult:
         actions: list[Act] = list(args.actions)
-        notes: list[str] = []
         journal = [a.model_dump(exclude_none=True) for a in actions]
         counts: dict[str, int] = {}
         for entry in journal:
@@ -106,8 +127,10 @@ class SheetTool(Tool):
         edited: dict[str, Any] = {}
 
         def apply(wb: Any) -> None:
-            edited["snapshot"], edited["wb"] = snapshot(wb), wb
-            notes.extend(_apply_all(wb, actions, self.versions))
+            edited["sheets"], edited["snapshot"] = list(wb.sheetnames), snapshot(wb)
+            edited["summaries"] = summarize_actions(journal, wb)
+            edited["wb"] = wb
+            edited["ctx"] = _apply_all(wb, actions, self.versions)
 
         try:
             number = self.versions.commit(journal, apply, note=label)
@@ -118,36 +141,77 @@ class SheetTool(Tool):
                               hint="read the current tables again, then send the edit again") from None
         if self.on_change is not None:
             self.on_change(self.versions.current_path)
+        after = read_cached_values(self.versions.current_path)
         changes = diff_snapshot(edited["snapshot"], edited["wb"], cached_a=read_cached_values(base_path),
-                                cached_b=read_cached_values(self.versions.current_path))
+                                cached_b=after)
+        ctx: EditContext = edited["ctx"]
         report = self.versions.last_recalc
-        lines = [f"saved version {number} ({label})", summarize(changes)]
+        readback = build_readback(ctx.records, changes, edited["wb"], after, edited["sheets"],
+                                  report.errors if report is not None else None)
+        lines = [f"saved version {number} ({label})", *edited["summaries"], summarize(changes)]
         if report is not None and report.formulas:
             lines.append(report.describe())
-        lines += notes
+        lines += ctx.notes
+        if check := readback.text():
+            lines.append(check)
         if len(self.versions.versions) == 2:  # the first edit: say what the version store warned about
             lines += [f"note: {w}" for w in self.versions.warnings]
         return ToolResult(observation="\n".join(lines),
                           payload=SheetPayload(version=number, changes=changes,
                                                recalc=report.describe() if report else None,
-                                               notes=notes, warnings=list(self.versions.warnings)),
-                          cells=sorted({f"{c.sheet}!{c.cell}" for c in changes if c.kind != "sheet"})[:200])
+                                               notes=ctx.notes, warnings=list(self.versions.warnings),
+                                               summaries=edited["summaries"], readback=readback),
+                          cells=sorted({f"{c.sheet}!{c.cell}" for c in changes
+                                        if c.kind != "sheet" and not c.recomputed})[:200])
+
+    def explain_invalid(self, raw: dict[str, Any], exc: ValidationError) -> ToolError | None:
+        actions = raw.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return None
+        from tools.sheet.validation import explain_invalid
+
+        message, hint = explain_invalid(actions, exc)
+        return ToolError("arguments", message, hint=hint)
+
+    def revert(self, result: ToolResult) -> None:
+        """Take back the version ``result`` saved (an edit check found it wrong): the version
+        before it is current again, and the withdrawn one cannot be redone."""
+        from tools.payloads import sheet_payload
+
+        if (payload := sheet_payload(result)) is not None:
+            self.versions.withdraw(int(payload["version"]))
+            if self.on_change is not None:
+                self.on_change(self.versions.current_path)
 
     def preview(self, actions: list[Any]) -> list[CellChange]:
         """The changes ``actions`` would make, computed on a copy; nothing is saved."""
+        return self.draft(actions).changes
+
+    def draft(self, actions: list[Any]) -> Draft:
+        """``actions`` applied to a copy of the current version: changes, read-back, words."""
         parsed = parse_actions(actions)
+        journal = [a.model_dump(exclude_none=True) for a in parsed]
         edited: dict[str, Any] = {}
 
         def apply(wb: Any) -> None:
-            edited["snapshot"], edited["wb"] = snapshot(wb), wb
-            _apply_all(wb, parsed, self.versions)
+            edited["sheets"], edited["snapshot"] = list(wb.sheetnames), snapshot(wb)
+            edited["summaries"] = summarize_actions(journal, wb)
+            edited["wb"] = wb
+            edited["ctx"] = _apply_all(wb, parsed, self.versions)
 
         with tempfile.TemporaryDirectory(prefix="tablepilot-preview-") as tmp:
             target = Path(tmp) / f"preview{self.versions.current_path.suffix}"
-            self.versions.build(apply, target)
-            return diff_snapshot(edited["snapshot"], edited["wb"],
-                                 cached_a=read_cached_values(self.versions.current_path),
-                                 cached_b=read_cached_values(target))
+            report = self.versions.build(apply, target)
+            after = read_cached_values(target)
+            changes = diff_snapshot(edited["snapshot"], edited["wb"],
+                                    cached_a=read_cached_values(self.versions.current_path),
+                                    cached_b=after)
+        ctx: EditContext = edited["ctx"]
+        return Draft(changes=changes,
+                     readback=build_readback(ctx.records, changes, edited["wb"], after,
+                                             edited["sheets"],
+                                             report.errors if report is not None else None),
+                     summaries=edited["summaries"], notes=ctx.notes)
 
 
 def parse_actions(actions: list[Any]) -> list[Act]:
@@ -156,11 +220,13 @@ def parse_actions(actions: list[Any]) -> list[Act]:
     try:
         return list(_ADAPTER.validate_python(raw))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:8])
-        raise ToolFailure(f"invalid actions: {problems}") from exc
+        from tools.sheet.validation import explain_invalid
+
+        message, hint = explain_invalid(raw, exc)
+        raise ToolFailure(message, hint=hint) from exc
 
 
-def _apply_all(workbook: Any, actions: list[Act], versions: VersionStore) -> list[str]:
+def _apply_all(workbook: Any, actions: list[Act], versions: VersionStore) -> EditContext:
     ctx = EditContext(workbook, base=versions.current_path)
     for i, action in enumerate(actions):
         try:
@@ -177,7 +243,7 @@ def _apply_all(workbook: Any, actions: list[Act], versions: VersionStore) -> lis
             message = f"action {i} ({name}) failed, nothing was changed: {exc.error.message}"
             raise ToolFailure(message, kind=exc.error.kind, hint=exc.error.hint, location=f"actions[{i}]") from exc
         ctx.changed(structure=getattr(action, "action", "") in _MOVES_CELLS)
-    return ctx.notes
+    return ctx
 
 
 _MOVES_CELLS = {"insert_rows", "delete_rows", "insert_cols", "delete_cols", "add_sheet", "delete_sheet",
