@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -33,6 +34,12 @@ class Step:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @property
+    def shown(self) -> str:
+        """The result for a person: the output without what was only said to the model (the
+        'reply with final_answer' prompt, the drafts' vote line)."""
+        return for_people(self.error or self.output)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Step:
@@ -80,6 +87,8 @@ class Answer:
     model_s: float = 0.0  # of duration_s, waiting on the model
     prompt_s: float = 0.0  # the server's own split of model_s, where it reports one
     generate_s: float = 0.0
+    edits: list[str] = field(default_factory=list)  # the edits this run made, one line each
+    edit_pending: bool = False  # they wait for the person to apply them (not saved yet)
 
     @property
     def values(self) -> list[Any]:
@@ -118,3 +127,22 @@ def _jsonable(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalar
         return value.item()
     return value
+
+
+_VOTE = re.compile(r"\(\d+ of \d+ drafts? of this query gave this result\)\s*")
+# what the loop says to the model only (prompts/messages.yaml); it may come back in a result or
+# in text a small model echoes
+_MODEL_ONLY = ("observation_hint", "nudge_tool", "check_first")
+
+
+def for_people(text: str) -> str:
+    """``text`` less what the loop adds for the model only: the 'reply with final_answer'
+    prompt, the nudges and the drafts' vote line."""
+    from agent.prompting import messages_text
+
+    messages = messages_text()
+    text = _VOTE.sub("", text)
+    for key in _MODEL_ONLY:
+        said = messages[key].strip()
+        text = re.sub(r"\s*" + re.escape(said), "", text)
+    return text.rstrip()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.messages import BaseMessage
 
@@ -33,3 +33,5 @@ class TurnContext:
     history: list[BaseMessage] = field(default_factory=list)
     view_tables: list[str] = field(default_factory=list)
     schema: dict[str, list[str]] = field(default_factory=dict)  # every table -> its columns
+    intent: Any = None  # agent.edit_intent.EditIntent when the turn may edit, else None
+    workbook: Any = None  # table_io Workbook, for the edit prompt's layout (agent/edit_prompt.py)

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
-from agent import drafts, prompting
+from agent import drafts, edit_prompt, prompting
 from agent.answer import Answer, Status, Step
 from agent.context import Limits, TurnContext
 from agent.errors import ModelCallError
@@ -24,13 +24,13 @@ from agent.models import Backend
 from agent.models.contract import Call, ChatModel, Reply
 from agent.retriever import Retriever
 from agent.rules import RuleSet, select
-from agent.rules.base import Accept, Proposed, RunState, Seen, SendBack
+from agent.rules.base import Accept, Drafted, Proposed, RunState, Seen, SendBack
 from agent.rules.engine import Engine
 from agent.runlog import RunLog, answer_text, stopped_text
 from agent.steps import jsonable_args, result_value, step_payload, truncate
 from agent.values import coerce_answer
 from tools.base import Tool, ToolResult
-from tools.payloads import sql_payload
+from tools.payloads import pending_payload, sheet_payload, sql_payload
 
 __all__ = ["Limits", "OnStep", "OnText", "Run", "TurnContext"]
 
@@ -59,12 +59,22 @@ class Run:
         self.msg, self.nudged = prompting.messages_text(), False
         self.log = RunLog(question, self.model.name, list(self.context.view_tables))
         self.messages: list[BaseMessage] = []
+        intent = self.context.intent
+        # an edit request gets the edit prompt (agent/edit_prompt.py): layout, sheet actions
+        self.edit_mode = bool(intent is not None and intent.is_edit and "sheet" in self.tools
+                              and self.context.workbook is not None)
+        self.ended: Answer | None = None  # set when a rule ends the run inside a step
 
     def execute(self) -> Answer:
         self.log.started = time.monotonic()
         tools = list(self.tools.values())
-        self.messages = prompting.opening(tools, self.question, self.context, self.retriever,
-                                          self.model.text_protocol)
+        if self.edit_mode:
+            self.messages = edit_prompt.opening(
+                tools, self.question, self.context.intent, self.context.workbook,
+                self.context.history, self.model.text_protocol)
+        else:
+            self.messages = prompting.opening(tools, self.question, self.context,
+                                              self.retriever, self.model.text_protocol)
         self.specs = prompting.tool_specs(tools)
         self.short = drafts.short_draft(self.model, self.context, self.question, self.limits,
                                         list(self.tools), self.deadline(), self.log.charge)
@@ -132,7 +142,8 @@ class Run:
                                                                  [done.chosen.call])
                 thought = done.chosen.reply.thought
             call = done.chosen.call
-        return self.step(call, thought, done, rewrites)
+        ok = self.step(call, thought, done, rewrites)
+        return self.ended if self.ended is not None else ok
 
     def step(self, call: Call, thought: str, done: drafts.Drafted | None,
              rules: list[str]) -> bool:
@@ -153,13 +164,26 @@ class Run:
         rules += [str(r) for r in sql.get("repairs", [])] if (sql := sql_payload(result)) else []
         rules = list(dict.fromkeys([*rules, *(done.rules if done else [])]))
         observation = result.observation or ""
+        drafted = drafted_edit(call, result) if error is None else None
+        accepted: Accept | None = None
+        if drafted is not None and (verdict := self.rules.edit(drafted)) is not None:
+            rule, judged = verdict
+            if isinstance(judged, SendBack):  # the edit goes back: not kept, the model retries
+                revert = getattr(self.tools[call.name], "revert", None)
+                if callable(revert):
+                    revert(result)
+                rules.append(rule.id)
+                observation, error, drafted = judged.message, judged.message, None
+            else:
+                accepted = judged
+                self.log.fire(rule.id, accepted.source)
         if done and done.vote and error is None:
             observation = f"({done.vote})\n{observation}"
         value, has_value = result_value(call.name, result) if error is None else (None, False)
         seen = Seen(call.name, error is None, value, has_value,
                     sql["frame"] if sql is not None and call.name == "sql" else None,
                     str(sql.get("sql") or "") if sql is not None else "", jsonable_args(call.args),
-                    observation, error, tuple(rules))
+                    observation, error, tuple(rules), drafted)
         seen, hints = self.rules.observe(seen)
         shown = truncate(observation, self.limits.observation_chars) + hints
         self.messages.append(self.model.observation_message(call, shown, self.msg["observation"]))
@@ -173,6 +197,8 @@ class Run:
             self.after_tool(call.name, result)
         if self.on_step:
             self.on_step(step)
+        if accepted is not None:
+            self.ended = self.log.edit_answer()
         return error is None
 
     def take_reply(self, reply: Reply) -> Answer | None:
@@ -198,6 +224,12 @@ class Run:
                 return AGAIN
             self.log.fire(rule.id, verdict.reason)
             return self.stop(verdict.status, verdict.reason)
+        if self.log.edits:  # an edit's answer is the model's words about it, not a value
+            said = str(accept.raw).strip() if accept.raw not in (None, "") else ""
+            answer = self.log.edit_answer()
+            if said and said.lower() not in ("done", "ok", "finished"):
+                answer.text = f"{said}\n{answer.text}"
+            return answer
         value, shaped = self.rules.shape(proposed)
         for rule_id, note in shaped:
             self.log.fire(rule_id, note)
@@ -205,6 +237,8 @@ class Run:
         return self.log.answer("ok", value, text, None)
 
     def stop(self, status: Status, reason: str) -> Answer:
+        if self.log.edits:  # an edit made within the limits stands: it is the answer
+            return self.log.edit_answer(f"the model did not confirm it: {reason}")
         value, has_value = self.state().last_value()
         best = None
         if has_value:
@@ -220,7 +254,7 @@ class Run:
                         {t: tuple(c) for t, c in self.context.schema.items()},
                         tuple(self.log.seen), tuple(h.rule for h in self.log.hits), self.nudged,
                         self.limits.max_steps - len(self.log.steps), self.informer,
-                        self.retriever, self.msg)
+                        self.retriever, self.msg, self.context.intent)
 
     def deadline(self) -> float:
         return self.log.started + self.limits.timeout_s
@@ -253,3 +287,13 @@ class Run:
             in_doubt_only=self.limits.draft_on == "doubt")
         self.log.charge(done.usage)
         return done
+
+
+def drafted_edit(call: Call, result: ToolResult) -> Drafted | None:
+    """A sheet call's edit as the edit checks see it (saved or proposed), else None."""
+    payload = sheet_payload(result) or pending_payload(result)
+    if call.name != "sheet" or payload is None or "readback" not in payload:
+        return None
+    actions = jsonable_args(call.args).get("actions") or []
+    return Drafted(tuple(a for a in actions if isinstance(a, dict)),
+                   tuple(payload.get("summaries") or ()), payload["readback"])

@@ -11,7 +11,7 @@ from agent.answer import Answer, RuleHit, Status, Step
 from agent.models.contract import Usage
 from agent.rules.base import Seen
 from agent.values import format_value
-from tools.payloads import sheet_payload
+from tools.payloads import pending_payload, sheet_payload
 
 
 @dataclass
@@ -26,6 +26,8 @@ class RunLog:
     usage: Usage = field(default_factory=Usage)
     pending: Usage = field(default_factory=Usage)  # tokens since the last step
     version: int | None = None  # the workbook version after an edit
+    edits: list[str] = field(default_factory=list)  # the kept edits in words
+    edit_pending: bool = False
     started: float = field(default_factory=time.monotonic)
 
     def charge(self, usage: Usage) -> None:
@@ -52,6 +54,9 @@ class RunLog:
             version = sheet["version"] if (sheet := sheet_payload(result)) is not None else None
             if step.tool == "sheet" and isinstance(version, int):
                 self.version = version
+            if seen.edit is not None:
+                self.edits.extend(seen.edit.summaries)
+                self.edit_pending = pending_payload(result) is not None
 
     def answer(self, status: Status, value: Any, text: str, reason: str | None) -> Answer:
         tables: list[str] = []
@@ -66,7 +71,16 @@ class RunLog:
                       duration_s=round(time.monotonic() - self.started, 6), version=self.version,
                       rules=list(self.hits), tokens_cached=self.usage.cached_tokens,
                       model_s=round(self.usage.model_s, 3), prompt_s=round(self.usage.prompt_s, 3),
-                      generate_s=round(self.usage.generate_s, 3))
+                      generate_s=round(self.usage.generate_s, 3), edits=list(self.edits),
+                      edit_pending=self.edit_pending)
+
+    def edit_answer(self, note: str = "") -> Answer:
+        """The run ends with its edits as the answer: what was changed (or proposed), in words."""
+        head = "Proposed (apply or discard it):" if self.edit_pending else "Changed:"
+        text = "\n".join([head, *(f"- {line}" for line in self.edits)])
+        if note:
+            text += f"\n({note})"
+        return self.answer("ok", "; ".join(self.edits), text, None)
 
 
 def answer_text(value: Any, explanation: str, notes: list[str]) -> str:

@@ -11,6 +11,7 @@ from langchain_core.messages import BaseMessage
 
 from agent.answer import Answer
 from agent.context import Limits, TurnContext
+from agent.edit_intent import read_intent
 from agent.informer import Informer, informer_for
 from agent.loop import OnStep, OnText, Run
 from agent.models import Backend
@@ -41,9 +42,11 @@ def turn_context(settings: RunSettings, workbook: Workbook, question: str, tools
     view = packed_view(workbook, question, budget_tokens=settings.limits.view_tokens)
     informer = informer_for(workbook, find_tool(tools, "sql")) if settings.use_informer else None
     notes = informer.notes(question) if informer is not None else ""
+    intent = read_intent(question) if find_tool(tools, "sheet") is not None else None
     ctx = TurnContext(view_text=view.text, informer_notes=notes, history=list(history or []),
                       view_tables=view.tables,
-                      schema={t.name: list(t.columns) for t in workbook.tables})
+                      schema={t.name: list(t.columns) for t in workbook.tables},
+                      intent=intent, workbook=workbook)
     return ctx, informer
 
 

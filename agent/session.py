@@ -56,12 +56,17 @@ class Turn:
 
 @dataclass
 class PendingEdit:
+    """An edit shown to the person before it is saved: its actions, the cells it changes and
+    one line in words per action."""
+
     actions: list[dict[str, Any]]
     changes: list[Any] = field(default_factory=list)
+    summaries: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        lines = [c.describe() if hasattr(c, "describe") else str(c) for c in self.changes[:20]]
-        more = len(self.changes) - 20
+        edits = [c for c in self.changes if not getattr(c, "recomputed", False)]
+        lines = [c.describe() if hasattr(c, "describe") else str(c) for c in edits[:20]]
+        more = len(edits) - 20
         return "\n".join(lines + ([f"... and {more} more"] if more > 0 else []))
 
 
@@ -92,6 +97,10 @@ def session_sheet_tool(session: Session) -> Tool:
             self._ready()
             return super().preview(actions)
 
+        def draft(self, actions: list[Any]) -> Any:
+            self._ready()
+            return super().draft(actions)
+
     return SessionSheetTool()
 
 
@@ -109,16 +118,27 @@ def pending_tool_class(sheet_cls: type[Tool]) -> type[Tool]:
         def run(self, args: Any) -> ToolResult:
             actions = [a.model_dump(mode="json", exclude_none=True) if hasattr(a, "model_dump")
                        else a for a in args.actions]
-            changes = list(self.inner.preview(args.actions))  # type: ignore[attr-defined]
-            edit = PendingEdit(actions=actions, changes=changes)
-            if self.session.pending is not None:
-                edit = PendingEdit(self.session.pending.actions + actions,
-                                   self.session.pending.changes + changes)
+            before = self.session.pending
+            # the draft builds on what is already proposed, as the saved edit would
+            draft = self.inner.draft([*(before.actions if before else []), *actions])  # type: ignore[attr-defined]
+            summaries = draft.summaries[len(before.actions) if before else 0:]
+            edit = PendingEdit(actions=[*(before.actions if before else []), *actions],
+                               changes=draft.changes,
+                               summaries=[*(before.summaries if before else []), *summaries])
             self.session.pending = edit
-            text = (f"Proposed {len(changes)} change(s); they are shown to the user, who will "
-                    f"apply or discard them. Tell the user what you proposed.\n{edit.describe()}")
+            self._before = before
+            count = sum(1 for c in draft.changes if not getattr(c, "recomputed", False))
+            text = "\n".join([f"Proposed {count} change(s); they are shown to the user, who will "
+                              "apply or discard them.", *edit.summaries, edit.describe(),
+                              draft.readback.text()]).strip()
             return ToolResult(observation=text,
-                              payload=PendingEditPayload(pending=True, changes=changes))
+                              payload=PendingEditPayload(pending=True, changes=draft.changes,
+                                                         summaries=summaries,
+                                                         readback=draft.readback))
+
+        def revert(self, result: ToolResult) -> None:
+            """An edit check found the last proposal wrong: the earlier proposal stands."""
+            self.session.pending = getattr(self, "_before", None)
 
     return PendingSheetTool
 
@@ -382,6 +402,15 @@ class Session:
         return answer
 
     # ---------------------------------------------------------------- edits
+
+    def propose(self, actions: list[dict[str, Any]]) -> PendingEdit:
+        """Hold ``actions`` (made by the app, not the model) as the proposed edit, drafted like
+        the model's own proposals: changes and one line in words per action. Raises the sheet
+        tool's ToolFailure when they do not fit the workbook."""
+        draft: Any = session_sheet_tool(self).draft(actions)  # type: ignore[attr-defined]
+        self.pending = PendingEdit(actions=list(actions), changes=list(draft.changes),
+                                   summaries=list(draft.summaries))
+        return self.pending
 
     def apply_pending(self) -> int:
         """Apply the held edit as one new version; returns the version number."""

@@ -23,10 +23,10 @@ SCHEMA: Mapping[str, tuple[str, ...]] = {"sales": ("Region", "Year", "Product", 
 def state(question: str = "What is the total revenue?", *, seen: Sequence[Seen] = (),
           tools: Sequence[str] = ("sql", "python"), text: bool = False,
           fired: Sequence[str] = (), nudged: bool = False, steps_left: int = 8,
-          informer: Any = None, retriever: Any = None) -> RunState:
+          informer: Any = None, retriever: Any = None, intent: Any = None) -> RunState:
     """A run's state as the loop builds it (agent/loop.py), with the real prompt messages."""
     return RunState(question, tuple(tools), text, SCHEMA, tuple(seen), tuple(fired), nudged,
-                    steps_left, informer, retriever, MESSAGES)
+                    steps_left, informer, retriever, MESSAGES, intent)
 
 
 def as_frame(result: Any) -> pd.DataFrame:

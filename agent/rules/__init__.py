@@ -3,7 +3,8 @@
 ``RULES`` is the ordered registry (``tablepilot rules`` prints it). ``select`` turns what a user
 asked for (``--rules LIST``, ``--without RULE``; a rule id or a family name) into a ``RuleSet``
 that ``TableAgent(rules=...)`` runs with. Families, in the order the loop asks them:
-call -> (the tool runs; sql repairs inside it) -> observe; reply; check -> shape.
+call -> (the tool runs; sql repairs inside it) -> edit (a sheet edit) -> observe; reply;
+check and edit (an answer) -> shape.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agent.errors import UnknownRuleError
-from agent.rules import calls, checks, observations, replies, shaping, sql
+from agent.rules import calls, checks, edits, observations, replies, shaping, sql
 from agent.rules.base import FAMILIES, Family, Rule, RunState
 
 RULES: tuple[Rule, ...] = (*calls.RULES, *replies.RULES, *checks.RULES, *shaping.RULES,
-                           *observations.RULES, *sql.RULES)
+                           *observations.RULES, *sql.RULES, *edits.RULES)
 
 __all__ = ["FAMILIES", "RULES", "Rule", "RuleSet", "RunState", "by_id", "select"]
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from agent.models.contract import Call
 
-Family = Literal["call", "reply", "check", "shape", "observe", "sql"]
+Family = Literal["call", "reply", "check", "shape", "observe", "sql", "edit"]
 
 FAMILIES: dict[str, str] = {
     "call": "call rewrites: before a tool call runs, it may be rewritten, taken as the answer "
@@ -26,9 +26,12 @@ FAMILIES: dict[str, str] = {
              "given the shape the question asks for)",
     "observe": "observation hints: a tool result may get a hint added for the model",
     "sql": "SQL repairs (tools/sql/repairs.py): a query is fixed before it runs, with a note",
+    "edit": "edit checks: a drafted edit is read back and compared with the request; a "
+            "mismatch is taken back and sent to the model once, with a hint; an edit that does "
+            "everything asked ends the run",
 }
 
-__all__ = ["FAMILIES", "Accept", "Call", "Family", "Hint", "Proposed", "Refuse", "Replace",
+__all__ = ["FAMILIES", "Accept", "Call", "Drafted", "Family", "Hint", "Proposed", "Refuse", "Replace",
            "Rewrite", "Rule", "RunState", "Seen", "SendBack", "Stop", "Verdict", "canonical",
            "rule"]
 
@@ -47,6 +50,7 @@ class Seen:
     output: str = ""  # the observation the model saw
     error: str | None = None
     rules: tuple[str, ...] = ()  # rules that fired on that step
+    edit: Any = None  # a sheet step's Drafted (its actions, words and read-back), else None
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,11 @@ class RunState:
     informer: Any = None  # agent.informer.Informer (read-only lookups), or None
     retriever: Any = None  # agent.retriever.Retriever, or None
     messages: Mapping[str, str] = field(default_factory=dict)  # prompts/messages.yaml
+    intent: Any = None  # agent.edit_intent.EditIntent of the request, or None
+
+    def edits(self) -> list[Any]:
+        """The edits kept so far in this run (``Drafted``), in order."""
+        return [s.edit for s in self.seen if s.ok and s.edit is not None]
 
     def last_value(self) -> tuple[Any, bool]:
         """The value of the last successful query or python result."""
@@ -79,6 +88,20 @@ class RunState:
     def msg(self, key: str, **fields: Any) -> str:
         text = self.messages.get(key, key)
         return text.format(**fields) if fields else text
+
+
+@dataclass(frozen=True)
+class Drafted:
+    """A sheet edit as the edit checks see it: its actions, one line in words per action, and
+    what the draft shows (tools/sheet/readback.py's ``Readback``)."""
+
+    actions: tuple[Mapping[str, Any], ...]
+    summaries: tuple[str, ...]
+    readback: Any
+
+    @property
+    def action_names(self) -> set[str]:
+        return {str(a.get("action", "")) for a in self.actions}
 
 
 @dataclass(frozen=True)

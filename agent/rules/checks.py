@@ -15,8 +15,8 @@ from agent.values import coerce_answer, empty_or_zero, is_reference, mentions
       "once: check it with one query first")
 def look_before_answering(state: RunState, proposed: Proposed) -> SendBack | None:
     if (proposed.via != "final_answer" or not state.text_protocol or state.seen
-            or "sql" not in state.tools):
-        return None
+            or "sql" not in state.tools or (state.intent is not None and state.intent.is_edit)):
+        return None  # an edit request is checked by the edit rules instead
     return SendBack(state.msg("check_first"))
 
 

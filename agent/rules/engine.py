@@ -11,6 +11,7 @@ from agent.rules import RuleSet
 from agent.rules.base import (
     Accept,
     Call,
+    Drafted,
     Proposed,
     Refuse,
     Replace,
@@ -60,12 +61,28 @@ class Engine:
         return self._first("reply", text, Accept)
 
     def check(self, proposed: Proposed) -> tuple[Rule, SendBack | Stop] | None:
-        """The first check that sends the answer back (once per rule) or stops the run."""
+        """The first check (or edit check) that sends the answer back (once per rule) or stops
+        the run."""
         state = self.state()
-        for r in self.rules.family("check"):
+        for r in (*self.rules.family("check"), *self.rules.family("edit")):
             verdict = r(state, proposed)
             if isinstance(verdict, Stop) or (isinstance(verdict, SendBack)
                                              and r.id not in state.fired):
+                return r, verdict
+        return None
+
+    def edit(self, drafted: Drafted) -> tuple[Rule, SendBack | Accept] | None:
+        """After a sheet edit: the first edit check that takes it back (once per rule), or the
+        rule that ends the run with it."""
+        state = self.state()
+        objected = False  # a check that already had its one send-back still blocks the end
+        for r in self.rules.family("edit"):
+            verdict = r(state, drafted)
+            if isinstance(verdict, SendBack):
+                if r.id not in state.fired:
+                    return r, verdict
+                objected = True
+            if isinstance(verdict, Accept) and not objected:
                 return r, verdict
         return None
 

@@ -133,8 +133,7 @@ def print_step(console: Any, step: Any) -> None:
     console.print(f"[bold]{step.index}. {step.tool}[/bold] {status} "
                   f"[dim]{model}tool {step.duration_s * 1000:.0f} ms{escape(rules)}[/dim]")
     console.print(f"  [cyan]{escape(shown[:800])}[/cyan]")
-    out = step.error or step.output
-    lines = out.splitlines()
+    lines = step.shown.splitlines()
     for line in lines[:12]:
         console.print(f"  [dim]{escape(line[:160])}[/dim]")
     if len(lines) > 12:

@@ -90,7 +90,27 @@ def run(args: argparse.Namespace, input_fn: Any = input) -> int:
             answer = session.send(line, on_step=on_step)
         print_answer(console, answer)
         if session.pending is not None:
-            console.print("[yellow]pending edit:[/yellow]\n" + session.pending.describe())
-            console.print("[dim]/apply to apply it, /discard to drop it[/dim]")
+            print_pending(console, session.pending, said=answer.edits)
         elif answer.version is not None:
             console.print(f"[dim]workbook version {answer.version}: {session.workbook_path}[/dim]")
+
+
+def print_pending(console: Any, pending: Any, *, said: list[str] | None = None) -> None:
+    """A proposed edit: its lines in words (unless the answer just said them), the cells it
+    changes, and apart from them the formula values tablepilot recomputed."""
+    from rich.markup import escape
+
+    from table_io.diff import split_recomputed
+
+    edits, recomputed = split_recomputed(list(pending.changes))
+    console.print(f"[yellow]pending edit: {len(edits)} cell change(s)[/yellow]")
+    if pending.summaries and pending.summaries != (said or []):
+        for line in pending.summaries:
+            console.print(f"  - {escape(line)}")
+    described = pending.describe()
+    if described:
+        console.print(escape(described))
+    if recomputed:
+        console.print(f"[dim]{len(recomputed)} formula value(s) recomputed (the file had no saved "
+                      "result for them): not changed by this edit[/dim]")
+    console.print("[dim]/apply to apply it, /discard to drop it[/dim]")

@@ -125,6 +125,8 @@ def test_chat_command_edits_and_undoes(server: FakeOpenAI, sales_xlsx: Path, tmp
     assert chat.run(args, input_fn=lambda prompt: next(lines)) == 0
     out = capsys.readouterr().out
     assert "pending edit" in out and "applied: version 1" in out and "now at version 0" in out, out
+    assert "Proposed (apply or discard it):" in out and "- Write 'Note' in Sales!E1" in out, out
+    assert out.index("- Write 'Note'") < out.index("pending edit"), "the words come first"
     assert openpyxl.load_workbook(early)["Sales"]["E1"].value != "Note"
     assert openpyxl.load_workbook(saved)["Sales"]["E1"].value == "Note"
 

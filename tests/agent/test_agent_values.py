@@ -64,3 +64,15 @@ def test_plural_questions() -> None:
               "what series ran the longest?", "name a school with 40 finals",
               "which address is listed first?"]:
         assert not asks_for_many(q), q
+
+
+def test_a_step_shown_to_people_drops_what_was_said_to_the_model_only() -> None:
+    from agent.answer import Step
+    from agent.prompting import messages_text
+
+    hint = messages_text()["observation_hint"]
+    step = Step(1, "sql", {"query": "SELECT 1"},
+                f"(3 of 5 drafts of this query gave this result)\n| n |\n| 42 |{hint}")
+    assert step.shown == "| n |\n| 42 |"
+    failed = Step(2, "sql", {"query": "SELECT x"}, "ERROR: no column x", error="no column x")
+    assert failed.shown == "no column x"

@@ -18,6 +18,7 @@ from rule_cases import (
     state,
 )
 
+from agent.edit_intent import read_intent
 from agent.rules.base import Seen, SendBack, Stop
 
 NORTH_TEA = "SELECT SUM(Revenue) FROM sales WHERE Region = 'Nort'"
@@ -50,6 +51,11 @@ CASES = [
          None),
     Case("look/no-sql-tool", "look-before-answering", state(text=True, tools=("python",)),
          answer("42"), None),
+    Case("look/an-edit-request", "look-before-answering",
+         state("Sort the sales by Revenue, highest first", text=True,
+               tools=("sql", "python", "sheet"),
+               intent=read_intent("Sort the sales by Revenue, highest first")),
+         answer("done"), None),
     # empty-then-answer
     Case("empty/value-after-no-rows", "empty-then-answer", state(seen=[NONE_FOUND]),
          answer("350.5"), FIX_QUERY),

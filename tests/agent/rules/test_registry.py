@@ -18,7 +18,8 @@ from agent.rules.base import Family
 HERE = Path(__file__).parent
 REPO = HERE.parents[2]
 CASE_MODULES = {"call": "test_calls.py", "reply": "test_replies.py", "check": "test_checks.py",
-                "shape": "test_shaping.py", "observe": "test_observations.py"}
+                "shape": "test_shaping.py", "observe": "test_observations.py",
+                "edit": "test_edits.py"}
 SQL_REPAIR_TESTS = REPO / "tests" / "tools" / "sql" / "test_repairs.py"
 ALL_IDS = tuple(r.id for r in RULES)
 
