@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
@@ -73,9 +74,13 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class ServerStatus:
+    """``ok``: the server listed its models; ``reachable``: something answered at all (a server
+    without /models, or one that wants another key, may still answer questions)."""
+
     ok: bool
     message: str
     models: tuple[str, ...] = ()
+    reachable: bool = True
 
 
 def check_server(base_url: str, *, timeout_s: float = 2.0, api_key: str = "") -> ServerStatus:
@@ -88,7 +93,8 @@ def check_server(base_url: str, *, timeout_s: float = 2.0, api_key: str = "") ->
     try:
         response = httpx.get(url, timeout=timeout_s, headers=headers)
     except (httpx.HTTPError, ValueError) as exc:
-        return ServerStatus(False, redact(f"cannot reach `{shown}`: {type(exc).__name__} ({exc})"))
+        return ServerStatus(False, redact(f"cannot reach `{shown}`: {type(exc).__name__} ({exc})"),
+                            reachable=False)
     if response.status_code != 200:
         return ServerStatus(False, f"`{shown}` answered HTTP {response.status_code}")
     try:
@@ -262,11 +268,44 @@ def redact_answer(answer: Answer) -> Answer:
 
 @dataclass
 class Turn:
-    """One question and what came back: an Answer, or the error that stopped it."""
+    """One question and what came back: an Answer, or the error that stopped it.
+
+    ``proposed`` is the edit this turn proposed (the session's PendingEdit), if any, and
+    ``outcome`` what the person did with it ("applied as version 2", "discarded"; "" while it
+    waits, or when a later turn's proposal took it over).
+    """
 
     question: str
     answer: Answer | None = None
     error: str | None = None
+    proposed: Any | None = None
+    outcome: str = ""
+    version: int | None = None  # the workbook version the question was asked on
+
+
+# The fields of AppState that belong to the open workbook: shelved together when another
+# workbook is opened, and laid back when the person switches back to it.
+WORKBOOK_FIELDS = ("source_key", "source_name", "upload_path", "overrides", "workbook", "session",
+                   "model_desc", "session_error", "turns")
+MAX_RECENT = 3
+
+
+@dataclass
+class Shelved:
+    """A workbook opened earlier in this browser session, with its chat and versions."""
+
+    key: str
+    name: str
+    fields: dict[str, Any]
+
+    @property
+    def questions(self) -> int:
+        return len(self.fields.get("turns") or [])
+
+    @property
+    def version(self) -> int:
+        session = self.fields.get("session")
+        return session.version if session is not None else 0
 
 
 @dataclass
@@ -289,6 +328,13 @@ class AppState:
     turns: list[Turn] = field(default_factory=list)
     loads: int = 0
     sessions: int = 0
+    token: str = ""  # the registry's key for this state (the page's ?s=...)
+    running: str | None = None  # the question being answered now: the chat box waits
+    running_by: str = ""  # which page (browser tab) answers it: only that one runs it
+    running_since: float = 0.0  # time.monotonic() when it was asked
+    model_problem: str | None = None  # why the chosen model cannot answer now (the sidebar checks)
+    asked_open: tuple[str, bytes] | None = field(default=None, repr=False)  # waits for a yes
+    recent: list[Shelved] = field(default_factory=list)  # earlier workbooks, newest first
     _diffs: dict[tuple[int, int], list[Any]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -308,6 +354,10 @@ class AppState:
         key = file_key(name, data)
         if key == self.source_key:
             return self.load_error is None
+        if any(shelved.key == key for shelved in self.recent):
+            self.switch_to(key)
+            return True
+        self.shelve()
         self.reset()
         self.source_key, self.source_name = key, name
         self.loads += 1
@@ -327,6 +377,75 @@ class AppState:
 
     def load_example(self) -> bool:
         return self.load(EXAMPLE_WORKBOOK.name, EXAMPLE_WORKBOOK.read_bytes())
+
+    # -- opening another workbook: ask first, keep the earlier one reachable
+
+    @property
+    def made_versions(self) -> int:
+        """How many versions the edits of the open workbook made (the original not counted)."""
+        if self.session is None or not self.session.has_versions:
+            return 0
+        return max(0, len(self.session.versions.versions) - 1)
+
+    def has_work(self) -> bool:
+        """Whether opening another file would put away something the person made here."""
+        return self.workbook is not None and bool(
+            self.turns or self.made_versions or self.pending is not None)
+
+    def request_open(self, name: str, data: bytes) -> bool:
+        """Open a file now when nothing is at stake, else hold it until `confirm_open` (True
+        when it was opened now)."""
+        if file_key(name, data) == self.source_key:
+            return self.load_error is None
+        if self.has_work():
+            self.asked_open = (name, data)
+            return False
+        return self.load(name, data)
+
+    def open_question(self) -> str:
+        """What the page asks before opening the held file."""
+        if self.asked_open is None:
+            return ""
+        name = safe_file_name(self.asked_open[0])
+        n = self.made_versions
+        what = f"The current chat and its {n} version{'s' if n != 1 else ''}" if n else (
+            "The current chat")
+        return (f"Open {name}? {what} will be closed — download the current version first if "
+                f"you need it. You can switch back to {safe_file_name(self.source_name)} under "
+                "*Recent workbooks* in the sidebar.")
+
+    def confirm_open(self) -> bool:
+        """Open the held file (the current workbook goes to the recent list)."""
+        if self.asked_open is None:
+            return False
+        name, data = self.asked_open
+        self.asked_open = None
+        return self.load(name, data)
+
+    def keep_current(self) -> None:
+        self.asked_open = None
+
+    def shelve(self) -> None:
+        """Put the open workbook (chat, versions, corrections) on the recent list."""
+        if self.workbook is None or self.source_key is None:
+            return
+        fields = {name: getattr(self, name) for name in WORKBOOK_FIELDS}
+        self.recent = [s for s in self.recent if s.key != self.source_key]
+        self.recent.insert(0, Shelved(self.source_key, self.source_name, fields))
+        del self.recent[MAX_RECENT:]
+
+    def switch_to(self, key: str) -> bool:
+        """Make a workbook of the recent list the open one again (the open one is shelved)."""
+        target = next((s for s in self.recent if s.key == key), None)
+        if target is None or self.running:
+            return False
+        self.recent.remove(target)
+        self.shelve()
+        self.reset()
+        for name, value in target.fields.items():
+            setattr(self, name, value)
+        self.notice = f"Back to {safe_file_name(self.source_name)}"
+        return True
 
     def reset(self) -> None:
         self.source_key = self.upload_path = self.workbook = self.session = None
@@ -449,30 +568,78 @@ class AppState:
         """apply_pending / discard_pending / undo / redo; a message for the person."""
         if self.session is None:
             return "open a workbook first"
+        pending = self.pending
         try:
             getattr(self.session, method)()
         except Exception as exc:
             return redact(f"{method.replace('_', ' ')} failed: {exc}")
+        if pending is not None and method in ("apply_pending", "discard_pending"):
+            outcome = (f"applied as version {self.version}" if method == "apply_pending"
+                       else "discarded")
+            for turn in self.turns:
+                if turn.proposed is pending:
+                    turn.outcome = outcome
         done = {"apply_pending": "Applied", "discard_pending": "Discarded the proposed change",
                 "undo": "Undone", "redo": "Redone"}[method]
         return " ".join([f"{done}: now at version {self.version}", *self._session_notices()])
 
     # -- asking
 
+    def chat_blocked(self, page: str = "") -> str | None:
+        """Why the chat box takes no question now (None: it does); ``page`` is the asking tab."""
+        if self.running and page != self.running_by and (
+                time.monotonic() - self.running_since > STALE_RUN_S):
+            self.running, self.running_by = None, ""  # its tab went before it could start
+        if self.running:
+            where = "" if page == self.running_by else " (in another tab of this session)"
+            return f"Working on “{shorten(self.running)}”{where}: the next question can be " \
+                   "asked when the answer is in."
+        if self.model_problem:
+            return f"The model cannot answer now: {self.model_problem}"
+        return None
+
+    def queue(self, question: str, page: str = "") -> None:
+        """A question was typed in ``page``: that page runs it on its next rerun, and every
+        chat box of this state waits for it."""
+        if question.strip() and not self.running:
+            self.running, self.running_by = question, page
+            self.running_since = time.monotonic()
+
     def ask(self, question: str, *, on_step: Any = None, on_text: Any = None) -> Turn:
-        """Send a question; a failure is kept as the turn's error, never raised to the page."""
-        turn = Turn(question)
-        if self.session is None:
-            turn.error = "open a workbook first"
-        else:
-            try:
-                turn.answer = redact_answer(
-                    self.session.send(question, on_step=on_step, on_text=on_text))
-            except Exception as exc:  # the page shows it; the session stays usable
-                turn.error = redact(error_text(exc))
-            self.notice = " ".join(self._session_notices()) or self.notice
-        self.turns.append(turn)
+        """Send a question; a failure is kept as the turn's error, never raised to the page.
+
+        A run cut short by the page itself (a rerun or a closed tab stops the script with a
+        BaseException) is kept as a turn that says so, and the chat box is free again."""
+        turn = Turn(question, version=self.version)
+        before = self.pending
+        done = False
+        try:
+            if self.session is None:
+                turn.error = "open a workbook first"
+            else:
+                try:
+                    turn.answer = redact_answer(
+                        self.session.send(question, on_step=on_step, on_text=on_text))
+                except Exception as exc:  # the page shows it; the session stays usable
+                    turn.error = redact(error_text(exc))
+                self.notice = " ".join(self._session_notices()) or self.notice
+            done = True
+        finally:
+            self.running, self.running_by = None, ""
+            if not done:
+                turn.error = "the run was stopped before it finished (the page was reloaded)"
+            after = self.pending
+            if after is not None and after is not before:
+                turn.proposed = after
+                for earlier in self.turns:  # a proposal that grew replaces the earlier one
+                    if earlier.proposed is before and before is not None:
+                        earlier.outcome = "merged into a later proposal"
+            self.turns.append(turn)
         return turn
+
+    def proposal_of(self, turn: Turn) -> Any | None:
+        """The edit ``turn`` proposed while it still waits for apply or discard."""
+        return turn.proposed if turn.proposed is not None and turn.proposed is self.pending else None
 
     # -- the workbook's versions
 
@@ -512,3 +679,100 @@ class AppState:
         suffix = self.session.workbook_path.suffix if self.session else ".xlsx"
         stem = Path(safe_file_name(self.source_name)).stem or "workbook"
         return f"{stem}-v{self.version}{suffix}"
+
+    # -- a chart of an answer, proposed as an edit
+
+    def propose_chart(self, frame: Any, x: str, y: str, *, kind: ChartKind) -> str:
+        """Propose writing ``frame``'s ``x`` and ``y`` columns to a new sheet with an Excel chart
+        of them (held for apply/discard like the model's edits); a message for the person."""
+        if self.session is None:
+            return "open a workbook first"
+        if self.pending is not None:
+            return "Apply or discard the proposed change first, then add the chart."
+        names = [sheet.name for sheet in self.current_workbook.sheets] if self.current_workbook \
+            else []
+        actions, summaries = chart_actions(frame, x, y, kind=kind, taken=names)
+        try:
+            propose(self.session, actions, summaries)
+        except Exception as exc:  # the preview failed: say why, change nothing
+            return redact(f"the chart could not be proposed: {error_text(exc)}")
+        return "Proposed: the chart on a new sheet. Apply it to add it to the workbook."
+
+
+# A question another tab asked this long ago and still not answered is taken as lost (its tab
+# closed before the run began); a running question ends well before (the agent's time limit).
+STALE_RUN_S = 15 * 60.0
+ChartKind = Literal["bar", "line"]
+CHART_SHEET = "Chart data"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """One line of at most ``limit`` characters (for captions that quote a question)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def sheet_cell_value(value: Any) -> Any:
+    """A result value as a cell holds it: numbers as numbers, dates and the rest as text."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy / pandas scalars
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, bool | int | float | str):
+        if isinstance(value, float) and value != value:  # NaN: an empty cell
+            return None
+        return value
+    if hasattr(value, "isoformat"):
+        text = value.isoformat()
+        return text[:10] if text.endswith("T00:00:00") else text
+    from decimal import Decimal
+
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
+def free_sheet_name(wanted: str, taken: list[str]) -> str:
+    """``wanted``, or ``wanted 2``, ``wanted 3``... whichever no sheet has (any case)."""
+    lower = {name.casefold() for name in taken}
+    name, n = wanted, 1
+    while name.casefold() in lower:
+        n += 1
+        name = f"{wanted} {n}"
+    return name
+
+
+def chart_actions(frame: Any, x: str, y: str, *, kind: ChartKind,
+                  taken: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The sheet actions that write ``x`` and ``y`` of ``frame`` to a new sheet and chart them
+    (Excel's column chart for categories, a line chart for an ordered x), and what they do in
+    words."""
+    sheet = free_sheet_name(CHART_SHEET, taken)
+    rows = [[x, y]] + [[sheet_cell_value(a), sheet_cell_value(b)]
+                       for a, b in zip(frame[x].tolist(), frame[y].tolist(), strict=True)]
+    last = len(rows)
+    excel_kind = "line" if kind == "line" else "column"
+    actions: list[dict[str, Any]] = [
+        {"action": "add_sheet", "name": sheet},
+        {"action": "write", "sheet": sheet, "range": "A1", "values": rows},
+        {"action": "chart", "sheet": sheet, "type": excel_kind, "data": f"B1:B{last}",
+         "labels": f"A2:A{last}", "title": f"{y} by {x}", "x_title": x, "y_title": y,
+         "legend": "none", "at": "D2"},
+    ]
+    summaries = [f"Add a sheet {sheet} with the result table ({last - 1} rows, columns {x} "
+                 f"and {y})",
+                 f"Add a {'line' if kind == 'line' else 'column'} chart of {y} by {x} on "
+                 f"{sheet}!D2"]
+    return actions, summaries
+
+
+def propose(session: Session, actions: list[dict[str, Any]],
+            summaries: list[str] | None = None) -> Any:
+    """Hold ``actions`` as the session's proposed edit (``Session.propose``): nothing is written
+    until it is applied. ``summaries`` stand in for the tool's own words if it gives none.
+    Raises the sheet tool's ToolFailure when the actions do not fit the workbook."""
+    edit = session.propose(actions)
+    if len(edit.summaries) != len(actions) and summaries:
+        edit.summaries = list(summaries)
+    return edit

@@ -86,12 +86,29 @@ def register(subparsers: Any) -> None:
     sc.add_argument("--task", help="task id (with --check)")
     sc.add_argument("--data-dir", type=Path, default=None,
                     help="SheetCopilot folder (default: <data>/sheetcopilot)")
-    sc.add_argument("--limit", type=int, default=None, help="run the agent on the first N tasks")
+    sc.add_argument("--set", dest="task_set", choices=("sample20", "stratified", "all"),
+                    default=None,
+                    help="tasks to run: sample20 (SheetCopilot's 20-task sample), stratified "
+                         "(3 tasks of each of the six categories, none in the sample) or all "
+                         "221 (default: all)")
+    sc.add_argument("--task-ids", default=None, metavar="ID,ID",
+                    help="only these task ids (with --set, from that set)")
+    sc.add_argument("--limit", type=int, default=None, help="the first N tasks of the set only")
     _add_model_options(sc)
+    sc.add_argument("--effort", choices=EFFORTS, default=None,
+                    help=f"agent effort (default {LOCAL_EFFORT} with the local model, else "
+                         f"{REMOTE_EFFORT})")
+    sc.add_argument("--rules", default=None, metavar="LIST",
+                    help="only these rules (ids or families); default: the default-on rules")
+    sc.add_argument("--without", action="append", default=None, metavar="RULE",
+                    help="switch off a rule or family, e.g. --without edit (the edit checks)")
+    sc.add_argument("--timeout", type=float, default=None, metavar="S",
+                    help="seconds per task (default: the agent's)")
     sc.add_argument("--out", type=Path, default=Path("runs/sheetcopilot"),
                     help="run folder for the edited workbooks and results (default "
                          "runs/sheetcopilot); rerun to resume")
     sc.add_argument("--max-steps", type=int, default=None, help="agent step limit")
+    sc.add_argument("--no-progress", action="store_true", help="no progress bar")
     sc.set_defaults(func=run_sheetcopilot)
 
 
@@ -477,15 +494,32 @@ def run_sheetcopilot(args: argparse.Namespace) -> int:
         result = check_task(args.check, args.task, data_dir=args.data_dir)
         print("pass" if result.passed else f"fail: {result.reason}")
         return 0 if result.passed else 1
-    if args.limit is None:
-        print("error: pass --check RESULT.xlsx --task ID, or --limit N to run the agent",
-              file=sys.stderr)
+    if args.limit is None and args.task_set is None and args.task_ids is None:
+        print("error: pass --check RESULT.xlsx --task ID, or --set/--limit/--task-ids to run "
+              "the agent", file=sys.stderr)
         return 2
+    from agent.errors import UnknownRuleError
     from evals.sheetcopilot_run import run_sheetcopilot_tasks
 
+    try:
+        options: dict[str, Any] = {"rules": rule_set(args)}
+    except UnknownRuleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.effort:
+        options["effort"] = args.effort
+    if args.timeout:
+        options["timeout_s"] = args.timeout
     backend = make_backend(args)
-    report = run_sheetcopilot_tasks(backend, label=backend.name, limit=args.limit, out_dir=args.out,
-                                    data_dir=args.data_dir, max_steps=args.max_steps)
+    ids = [i.strip() for i in args.task_ids.split(",") if i.strip()] if args.task_ids else None
+    try:
+        report = run_sheetcopilot_tasks(
+            backend, label=backend.name, limit=args.limit, out_dir=args.out,
+            data_dir=args.data_dir, max_steps=args.max_steps, task_set=args.task_set or "all",
+            ids=ids, agent_options=options, progress=not args.no_progress)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"Exec@1: {report['exec_at_1']:.4f}  Pass@1: {report['pass_at_1']:.4f} "
-          f"({report['passed']}/{report['n_total']})")
+          f"({report['passed']}/{report['n_total']})  report: {args.out / 'report.md'}")
     return 0

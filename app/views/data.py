@@ -4,28 +4,66 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from table_io.cell_types import kind_of
 
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
+
 CHART_MAX_ROWS = 25
 
 
 def cell_text(value: Any) -> str:
-    """One cell value as display text (frames shown by the page hold text, not mixed types)."""
-    if value is None:
+    """One cell value as display text (frames shown by the page hold text, not mixed types):
+    blanks as "", whole floats without ".0", dates without a midnight time or seconds noise."""
+    if value is None or is_missing(value):
         return ""
-    if isinstance(value, float):
-        if pd.isna(value):
-            return ""
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
     if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
+        return date_text(value)
+    if isinstance(value, str) and ISO_DATETIME.match(value):
+        return date_text(pd.Timestamp(value))
     return str(value)
+
+
+# What agent.values.to_value makes of a timestamp with a time (a step's preview rows).
+ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?$")
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN, NaT or pd.NA (a container is never missing)."""
+    if value is None:
+        return True
+    if isinstance(value, str | bytes | list | tuple | dict | set):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def date_text(value: dt.date | dt.datetime) -> str:
+    """2024-03-01 for a date or a midnight timestamp, else 2024-03-01 09:30 (seconds only when
+    there are any, after rounding away the microsecond noise of spreadsheet times)."""
+    if not isinstance(value, dt.datetime):
+        return value.isoformat()
+    stamp = pd.Timestamp(value).round("s")
+    return stamp.strftime(date_format([stamp]))
+
+
+def date_format(stamps: Iterable[Any]) -> str:
+    """One strftime format for a column of timestamps: as short as its values allow."""
+    present = [pd.Timestamp(v).round("s") for v in stamps if not is_missing(v)]
+    if all(v == v.normalize() for v in present):
+        return "%Y-%m-%d"
+    if all(v.second == 0 for v in present):
+        return "%Y-%m-%d %H:%M"
+    return "%Y-%m-%d %H:%M:%S"
 
 
 def value_text(value: Any) -> str:
@@ -65,8 +103,9 @@ def columns_frame(table: Any) -> pd.DataFrame:
         series = frame[name] if name in frame.columns else pd.Series(dtype=object)
         sample = next((v for v in series if not _is_blank(v)), None)
         letter = table.column_letters[j] if j < len(getattr(table, "column_letters", [])) else ""
+        write = column_formatter(str(name), series) if sample is not None else None
         rows.append({"column": name, "cell": letter, "type": type_name(series),
-                     "example": cell_text(sample)})
+                     "example": write(sample) if write else cell_text(sample)})
     return pd.DataFrame(rows, columns=["column", "cell", "type", "example"])
 
 
@@ -82,22 +121,90 @@ def _is_blank(value: Any) -> bool:
         return False
 
 
-def display_frame(frame: pd.DataFrame, *, limit: int = 200) -> pd.DataFrame:
-    """A frame safe for Arrow: unique text column names, object columns as text."""
+def display_frame(frame: pd.DataFrame, *, limit: int = 200,
+                  highlight: Iterable[tuple[int, str]] = (),
+                  row_labels: Sequence[int] | None = None) -> Styler:
+    """A frame as people read it, ready for st.dataframe.
+
+    Safe for Arrow (unique text column names, object columns as text); formatted by a pandas
+    Styler, so the values keep their types and sort as numbers and dates: thousands separators
+    (not for years and IDs), dates without 00:00:00, blanks as empty cells. ``highlight`` colours
+    the cells at (row position, column name); ``row_labels`` become the index (sheet rows)."""
     shown = frame.head(limit).copy()
-    names = [str(c) for c in shown.columns]
+    max_cells = int(pd.get_option("styler.render.max_elements"))
+    if shown.size > max_cells:  # Streamlit refuses a Styler over pandas' limit
+        shown = shown.head(max(1, max_cells // max(1, shown.shape[1])))
+    positions = {name: j for j, name in reversed(list(enumerate(map(str, shown.columns))))}
+    shown.columns = pd.Index(unique_names([str(c) for c in shown.columns]))
+    if row_labels is not None:
+        shown.index = pd.Index(list(row_labels)[: len(shown)], name="row")
+    else:
+        shown.index = pd.RangeIndex(len(shown))
+    for name in shown.columns:
+        if shown[name].dtype == object or pd.api.types.is_string_dtype(shown[name]):
+            shown[name] = shown[name].map(cell_text).astype(object)
+    styler = shown.style.format(
+        {name: column_formatter(name, shown[name]) for name in shown.columns}, na_rep="")
+    marks = {(i, positions[name]) for i, name in highlight
+             if 0 <= i < len(shown) and name in positions}
+    if marks:
+        css = pd.DataFrame("", index=shown.index, columns=shown.columns)
+        for i, j in marks:
+            css.iat[i, j] = HIGHLIGHT_CSS
+        styler = styler.apply(lambda _: css, axis=None)
+    return styler
+
+
+HIGHLIGHT_CSS = "background-color: #ffe08a; color: #1f1f1f"
+# Numbers that are names, not amounts: no thousands separator (2,024 is not a year).
+PLAIN_NUMBER_NAME = re.compile(r"(^|[^a-z])(year|yr|id|code|no|zip|postcode|phone)([^a-z]|$)|#",
+                               re.IGNORECASE)
+
+
+def unique_names(names: list[str]) -> list[str]:
+    """Column names made unique for Arrow: a repeated 'a' becomes 'a.1', 'a.2', ..."""
     seen: dict[str, int] = {}
-    for i, name in enumerate(names):
+    out = []
+    for name in names:
         if name in seen:
             seen[name] += 1
-            names[i] = f"{name}.{seen[name]}"
+            out.append(f"{name}.{seen[name]}")
         else:
             seen[name] = 0
-    shown.columns = pd.Index(names)
-    for name in shown.columns:
-        if shown[name].dtype == object:
-            shown[name] = shown[name].map(cell_text)
-    return shown
+            out.append(name)
+    return out
+
+
+def column_formatter(name: str, series: pd.Series) -> Callable[[Any], str] | None:
+    """How one column's values are written (None: as they are)."""
+    if pd.api.types.is_bool_dtype(series) or not (
+            pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)):
+        return None
+    if pd.api.types.is_datetime64_any_dtype(series):
+        fmt = date_format(series)
+        return lambda v: pd.Timestamp(v).round("s").strftime(fmt)
+    return plain_number if plain_numbers(name, series) else number_text
+
+
+def plain_numbers(name: str, series: pd.Series) -> bool:
+    """Whole numbers that name things (years, IDs, codes) are written without separators."""
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    if values.empty or not (values == values.round()).all():
+        return False
+    return bool(PLAIN_NUMBER_NAME.search(name)) or bool(values.between(1900, 2100).all())
+
+
+def number_text(value: Any) -> str:
+    """1234567 -> '1,234,567'; 1234.5 -> '1,234.5' (up to 12 significant digits)."""
+    number = float(value)
+    if number.is_integer() and abs(number) < 1e15:
+        return f"{int(number):,}"
+    return f"{number:,.12g}"
+
+
+def plain_number(value: Any) -> str:
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else str(value)
 
 
 def parse_header_rows(text: str) -> list[int]:

@@ -47,6 +47,23 @@ def gate() -> bool:
     return password_gate()
 
 
+def user_id() -> str:
+    """Who is using the page, as the registry of page states binds tokens to it: the OIDC
+    user (issuer and subject, else the e-mail), "password" for the shared password (everyone who
+    knows it is one user), "" without a login."""
+    mode = login_mode()
+    if mode == "password":
+        return "password"
+    if mode == "none":
+        return ""
+    try:
+        user = st.user.to_dict()
+    except Exception:  # no login information at all: nobody
+        return "oidc:"
+    subject = user.get("sub") or user.get("email") or ""
+    return f"oidc:{user.get('iss', '')}:{subject}"
+
+
 def oidc_gate() -> bool:
     if st.user.get("is_logged_in"):
         with st.sidebar:

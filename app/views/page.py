@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from app.registry import REGISTRY, TOKEN_PARAM
 from app.state import AppState
 from app.views import chat, edits, login, sidebar, workbook
 from app.workdirs import start_janitor
 
 STATE_KEY = "tablepilot"
+OWNER_KEY = "tablepilot-owner"
 
 # Also set by `tablepilot app` on its command line; here for `streamlit run` used directly.
 # Tracebacks show the exception's type only (a message might quote a secret), and tables offer
@@ -26,10 +28,24 @@ def harden_client() -> None:
 
 
 def get_state() -> AppState:
-    if STATE_KEY not in st.session_state:
+    """This page's state: kept in the browser session, and in the server's registry under the
+    token in the page's address (?s=...), so that a reload finds the workbook, chat and versions
+    again. A token is honoured only for the user who made it."""
+    user = login.user_id()
+    state: AppState | None = st.session_state.get(STATE_KEY)
+    if state is not None and st.session_state.get(OWNER_KEY) != user:
+        state = None  # someone else logged in on this page: not their state
+    if state is None:
         start_janitor()  # once per process: removes folders left by dead sessions
-        st.session_state[STATE_KEY] = AppState()
-    state: AppState = st.session_state[STATE_KEY]
+        state = REGISTRY.get(st.query_params.get(TOKEN_PARAM), user)
+        if state is None:
+            state = AppState()
+            REGISTRY.add(state, user)
+        st.session_state[STATE_KEY], st.session_state[OWNER_KEY] = state, user
+    elif REGISTRY.get(state.token, user) is None:  # in use, so not idle; dropped: keep it again
+        REGISTRY.add(state, user)
+    if st.query_params.get(TOKEN_PARAM) != state.token:
+        st.query_params[TOKEN_PARAM] = state.token
     state.touch()
     return state
 
@@ -42,9 +58,11 @@ def render() -> None:
     state = get_state()
     with st.sidebar:
         sidebar.source_panel(state)
+        sidebar.recent_panel(state)
         sidebar.model_panel(state)
         sidebar.effort_choice(state)
     st.title("tablepilot")
+    sidebar.open_question(state)
     if state.load_error:
         st.error(state.load_error)
     if state.workbook is None:

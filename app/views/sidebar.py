@@ -43,13 +43,47 @@ def source_panel(state: AppState) -> None:
     if uploaded is not None and uploaded.file_id != st.session_state.get("upload_seen"):
         st.session_state["upload_seen"] = uploaded.file_id
         with st.spinner(f"Reading {uploaded.name} ..."):
-            state.load(uploaded.name, uploaded.getvalue())
-    if st.button(f"Open the example ({EXAMPLE_WORKBOOK.name})", key="example"):
+            state.request_open(uploaded.name, uploaded.getvalue())
+    if st.button(f"Open the example ({EXAMPLE_WORKBOOK.name})", key="example",
+                 disabled=bool(state.running)):
         with st.spinner("Reading the example ..."):
-            state.load_example()
+            state.request_open(EXAMPLE_WORKBOOK.name, EXAMPLE_WORKBOOK.read_bytes())
     if state.workbook is not None:
         wb = state.workbook
         st.caption(f"**{state.source_name}**: {len(wb.sheets)} sheet(s), {len(wb.tables)} table(s)")
+
+
+def recent_panel(state: AppState) -> None:
+    """Workbooks opened earlier in this session, each with its chat and versions: switch back."""
+    if not state.recent:
+        return
+    st.subheader("Recent workbooks", anchor=False)
+    for i, shelved in enumerate(list(state.recent)):
+        facts = [f"{shelved.questions} question(s)"]
+        if shelved.version:
+            facts.append(f"version {shelved.version}")
+        if st.button(f"{shelved.name} · {', '.join(facts)}", key=f"recent-{i}",
+                     icon=":material/history:", disabled=bool(state.running),
+                     help="Open it again with its chat and versions (the open workbook "
+                          "moves to this list)"):
+            state.switch_to(shelved.key)
+            st.rerun()
+
+
+def open_question(state: AppState) -> None:
+    """Before a new file replaces a workbook with a chat or versions: ask, Open or Keep."""
+    if state.asked_open is None:
+        return
+    with st.container(border=True, key="open-question"):
+        st.warning(state.open_question(), icon=":material/warning:")
+        yes, no, _ = st.columns([1, 1, 4])
+        if yes.button("Open", key="confirm_open", type="primary", icon=":material/folder_open:"):
+            with st.spinner("Reading the file ..."):
+                state.confirm_open()
+            st.rerun()
+        if no.button("Keep current", key="keep_current", icon=":material/close:"):
+            state.keep_current()
+            st.rerun()
 
 
 def model_panel(state: AppState) -> None:
@@ -59,14 +93,19 @@ def model_panel(state: AppState) -> None:
         return
     server = ServerModel.from_env()
     current = state.settings
+    problem: str | None = None
     if server.locked:
         wanted = ModelSettings.from_env()
         st.caption(f"Set by the server: {wanted.label()}")
         if wanted.backend == "local":
             ok, message = local_model_status()
             (st.success if ok else st.warning)(message)
+            problem = None if ok else message
     else:
-        wanted = model_choice(current, server)
+        wanted, problem = model_choice(current, server)
+    # the chat box waits while the model in use cannot answer (a model only chosen, not yet
+    # in use, says nothing about the one that would answer)
+    state.model_problem = problem if wanted == current or not state.turns else None
     if wanted != current:
         if state.session is None or not state.turns:
             state.settings = wanted
@@ -93,9 +132,10 @@ def effort_choice(state: AppState) -> None:
         state.set_effort(chosen)
 
 
-def model_choice(current: ModelSettings, server: ServerModel) -> ModelSettings:
-    """The backend, URL, model and key a person picks. The key box is never prefilled: the
-    server's own key (if any) is used for the server's URL only, never sent to the browser."""
+def model_choice(current: ModelSettings, server: ServerModel) -> tuple[ModelSettings, str | None]:
+    """The backend, URL, model and key a person picks, and why that model cannot answer (None
+    when it can). The key box is never prefilled: the server's own key (if any) is used for the
+    server's URL only, never sent to the browser."""
     choice = st.radio(
         "Backend",
         ["local", "server"],
@@ -106,7 +146,8 @@ def model_choice(current: ModelSettings, server: ServerModel) -> ModelSettings:
     if choice != "server":
         ok, message = local_model_status()
         (st.success if ok else st.warning)(message)
-        return ModelSettings("local", current.base_url, current.model_name, current.api_key)
+        return (ModelSettings("local", current.base_url, current.model_name, current.api_key),
+                None if ok else message)
     base_url = st.text_input("Server URL", value=current.base_url, key="base_url",
                              help="e.g. http://127.0.0.1:8000/v1 (vllm serve MODEL)")
     model_name = st.text_input("Model name", value=current.model_name, key="model_name",
@@ -119,13 +160,14 @@ def model_choice(current: ModelSettings, server: ServerModel) -> ModelSettings:
     wanted = ModelSettings("server", base_url.strip(), model_name.strip(), api_key.strip())
     if server.api_key and not wanted.api_key and server.owns(wanted.base_url):
         st.caption("Using the key configured on the server.")
-    server_status(wanted, server)
-    return wanted
+    reachable, message = server_status(wanted, server)
+    return wanted, None if reachable else message
 
 
-def server_status(settings: ModelSettings, server: ServerModel) -> None:
-    """Check the server once per URL (and on demand): GET {base_url}/models, 2 s timeout."""
-    cache: dict[str, tuple[bool, str]] = st.session_state.setdefault("server_checks", {})
+def server_status(settings: ModelSettings, server: ServerModel) -> tuple[bool, str]:
+    """Check the server once per URL (and on demand): GET {base_url}/models, 2 s timeout.
+    Returns whether it could be reached at all, and what the page says about it."""
+    cache: dict[str, tuple[bool, str, bool]] = st.session_state.setdefault("server_checks", {})
     url, key = settings.endpoint(server)
     seen = settings.base_url + (" (own key)" if settings.api_key else "")
     if st.button("Check server", key="check_server") or seen not in cache:
@@ -134,6 +176,7 @@ def server_status(settings: ModelSettings, server: ServerModel) -> None:
             message = f"{status.message} (using {status.models[0]})"
         else:
             message = status.message
-        cache[seen] = (status.ok, message)
-    ok, message = cache[seen]
+        cache[seen] = (status.ok, message, status.reachable)
+    ok, message, reachable = cache[seen]
     (st.success if ok else st.error)(message)
+    return reachable, message

@@ -1,7 +1,9 @@
-"""The workbook panel: each sheet, the tables found on it, their columns and a preview."""
+"""The workbook panel: each sheet, the tables found on it, their columns, how each was read,
+and a preview with the cells behind the last answer highlighted."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
@@ -9,17 +11,80 @@ import streamlit as st
 from app.exports import frame_csv
 from app.state import AppState
 from app.views.data import check_range, columns_frame, display_frame, parse_header_rows
+from app.views.preview import (
+    answered_version,
+    as_markdown_text,
+    cells_in_place,
+    highlight_caption,
+    last_answer,
+    moved_note,
+    preview_rows,
+    reading_notes,
+    table_positions,
+    used_labels,
+    workbook_notes,
+)
+
+PREVIEW_ROWS = 50
+
+
+@dataclass
+class Sources:
+    """The cells of the last answer to highlight, or why they are not."""
+
+    labels: list[str] = field(default_factory=list)
+    default_sheet: str | None = None  # where a label without a sheet points
+    note: str | None = None  # said instead of highlighting (another version)
+
+
+SEEN_KEY = "tablepilot-answer-versions"
+
+
+def first_seen_version(state: AppState, turn: Any) -> int:
+    """The version shown when this panel first drew ``turn`` (the page reruns right after a
+    question, before any edit can be applied, so that is the version the answer read)."""
+    seen: dict[int, tuple[Any, int]] = st.session_state.setdefault(SEEN_KEY, {})
+    live = {id(t) for t in state.turns}
+    for key in [k for k in seen if k not in live]:  # turns gone (a new file, a restart)
+        del seen[key]
+    entry = seen.get(id(turn))
+    if entry is None or entry[0] is not turn:
+        entry = seen[id(turn)] = (turn, state.version)
+    return entry[1]
+
+
+def last_sources(state: AppState, workbook: Any) -> Sources:
+    found = last_answer(state.turns)
+    if found is None:
+        return Sources()
+    turn, answer = found
+    labels = used_labels(answer)
+    if not labels:
+        return Sources()
+    answered_on = answered_version(turn, first_seen_version(state, turn))
+    if not cells_in_place(answered_on, state.version):
+        return Sources(note=moved_note(answered_on))
+    sheets = list(workbook.sheets)
+    return Sources(labels, sheets[0].name if len(sheets) == 1 else None)
 
 
 def panel(state: AppState) -> None:
     wb = state.current_workbook
     if wb is None:
         return
+    sources = last_sources(state, wb)
     title = (f"Workbook: {state.source_name} · {len(wb.sheets)} sheet(s) · "
-             f"{len(wb.tables)} table(s)" + (f" · version {state.version}" if state.version else ""))
+             f"{len(wb.tables)} table(s)" + (f" · version {state.version}" if state.version else "")
+             + (" · cells of the last answer highlighted" if sources.labels else ""))
     with st.expander(title, expanded=not state.turns, icon=":material/table_view:"):
-        for warning in getattr(wb, "warnings", []) or []:
+        warnings = list(getattr(wb, "warnings", None) or [])
+        for warning in warnings:
             st.warning(warning)
+        for note in workbook_notes(wb):
+            if note not in warnings:
+                st.caption(as_markdown_text(note))
+        if sources.note:
+            st.caption(sources.note)
         sheets = list(wb.sheets)
         if not sheets:
             return
@@ -35,7 +100,7 @@ def panel(state: AppState) -> None:
                         table = wb.table(name)
                     except KeyError:
                         continue
-                    table_card(state, table)
+                    table_card(state, table, sources)
 
 
 def sheet_notes(sheet: Any) -> None:
@@ -50,7 +115,7 @@ def sheet_notes(sheet: Any) -> None:
         st.caption(" · ".join(bits))
 
 
-def table_card(state: AppState, table: Any) -> None:
+def table_card(state: AppState, table: Any, sources: Sources | None = None) -> None:
     headers = ", ".join(map(str, table.header_rows)) or "none"
     st.markdown(
         f"**{table.name}** · `{table.sheet}!{table.range}` · header row(s) {headers} · "
@@ -70,8 +135,13 @@ def table_card(state: AppState, table: Any) -> None:
     with left:
         st.dataframe(columns_frame(table), hide_index=True, key=f"cols-{table.name}")
     with right:
-        st.dataframe(display_frame(table.frame, limit=50), hide_index=True,
-                     key=f"preview-{table.name}")
+        table_preview(table, sources or Sources())
+    reading = reading_notes(table)
+    if reading:
+        with st.expander("How this table was read", icon=":material/info:"):
+            st.markdown("\n".join(f"- {as_markdown_text(note)}" for note in reading))
+            st.caption("Read wrong? *Correct this table* re-reads it with the range and header "
+                       "rows you give.")
     fix, csv = st.columns([3, 1])
     with fix, st.popover("Correct this table", icon=":material/edit:"):
         correction_form(state, table)
@@ -109,3 +179,21 @@ def correction_form(state: AppState, table: Any) -> None:
         st.error(str(exc))
         return
     st.rerun()
+
+
+def table_preview(table: Any, sources: Sources) -> None:
+    """The first rows, with the answer's cells coloured; when those lie beyond the first rows,
+    the rows the answer used come first. The index is the sheet row of each data row."""
+    positions = (table_positions(table, sources.labels, default_sheet=sources.default_sheet)
+                 if sources.labels else set())
+    rows, moved_up = preview_rows(len(table.frame), {r for r, _ in positions}, PREVIEW_ROWS)
+    at = {row: k for k, row in enumerate(rows)}
+    marks = [(at[row], column) for row, column in positions if row in at]
+    sheet_rows = ([table.row_numbers[r] for r in rows]
+                  if len(table.row_numbers) >= len(table.frame) else None)
+    st.dataframe(display_frame(table.frame.iloc[rows], limit=len(rows), highlight=marks,
+                               row_labels=sheet_rows),
+                 hide_index=sheet_rows is None, key=f"preview-{table.name}")
+    if positions:
+        first = " (the rows it used are shown first)" if moved_up else ""
+        st.caption(highlight_caption(len(positions)) + first)

@@ -12,13 +12,24 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from app.registry import StateRegistry
 from app.state import (
     EXAMPLE_WORKBOOK,
+    AppState,
     ModelSettings,
+    chart_actions,
     check_server,
     file_key,
     injected_model,
     save_upload,
+)
+from app.views.chat import (
+    answer_lines,
+    chart_plan,
+    proposal_lines,
+    proposal_remark,
+    same_code,
+    without_code,
 )
 from app.views.data import (
     changes_frame,
@@ -32,6 +43,7 @@ from app.views.data import (
     step_frame,
     value_text,
 )
+from app.views.edits import is_recomputed
 from table_io import Limits
 from table_io.errors import LimitExceededError, UnsupportedFormatError
 
@@ -95,11 +107,12 @@ def test_check_server_reports_the_models_served_and_failures() -> None:
         assert up.ok and up.models == ("qwen2.5-7b",) and "qwen2.5-7b" in up.message
         wrong = check_server(f"http://127.0.0.1:{port}/nope")
         assert not wrong.ok and "HTTP 404" in wrong.message
+        assert wrong.reachable  # something answers there: the chat may still work
     finally:
         server.shutdown()
         server.server_close()
     down = check_server(f"http://127.0.0.1:{port}/v1", timeout_s=0.5)
-    assert not down.ok and "cannot reach" in down.message
+    assert not down.ok and "cannot reach" in down.message and not down.reachable
 
 
 def test_injected_model_reads_a_json_script(tmp_path: Path) -> None:
@@ -212,3 +225,146 @@ def test_the_example_has_a_title_row_and_a_total_row_kept_out_of_the_data() -> N
         "Quarterly sales by region, 2025 (USD)", [3], 5)
     assert regions.total_row_numbers == [9] and orders.total_row_numbers == [39]
     assert orders.n_rows == 36 and orders.frame["Revenue"].sum() > 0
+
+
+# ------------------------------------------------------------------ the registry of page states
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_registry_gives_a_state_back_only_to_its_user() -> None:
+    registry = StateRegistry(max_states=4, idle_s=60, clock=Clock())
+    state = AppState()
+    token = registry.add(state, "oidc:issuer:alice")
+    assert state.token == token and len(token) >= 22
+    assert registry.get(token, "oidc:issuer:alice") is state
+    assert registry.get(token, "oidc:issuer:bob") is None  # a copied address hands nothing over
+    assert registry.get(token, "") is None
+    for bad in ["", "../x", token + "!", "a" * 200, None]:
+        assert registry.get(bad, "oidc:issuer:alice") is None
+    assert registry.get(registry.add(AppState(), "oidc:issuer:bob"), "oidc:issuer:bob") is not None
+
+
+def test_the_registry_forgets_idle_states_and_keeps_at_most_its_maximum() -> None:
+    clock = Clock()
+    registry = StateRegistry(max_states=3, idle_s=60, clock=clock)
+    tokens = [registry.add(AppState(), "") for _ in range(3)]
+    clock.now += 30
+    assert registry.get(tokens[0], "") is not None  # used: the newest now
+    registry.add(AppState(), "")  # a fourth: the least recently used (tokens[1]) goes
+    assert registry.get(tokens[1], "") is None
+    assert registry.get(tokens[0], "") is not None and registry.get(tokens[2], "") is not None
+    clock.now += 61
+    assert len(registry) == 0  # all idle for over a minute
+
+
+def test_tokens_are_never_shared() -> None:
+    registry = StateRegistry(max_states=100, idle_s=60, clock=Clock())
+    states = [AppState() for _ in range(20)]
+    tokens = {registry.add(s, "") for s in states}
+    assert len(tokens) == 20
+    assert {id(registry.get(t, "")) for t in tokens} == {id(s) for s in states}
+
+
+# ------------------------------------------------------------------ what the chat shows
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("North\nFinal answer: North", "North"),
+    ("North\nNorth sold 341,900.", "North\nNorth sold 341,900."),
+    ("42\nIf this is the answer, reply with final_answer (Final answer: ...).", "42"),
+    ("(3 of 5 drafts of this query gave this result)\nrows: 4", "rows: 4"),
+    ("**Final answer:** 12.5\n12.5", "12.5"),
+    ("", ""),
+])
+def test_an_answer_is_said_once_without_the_agents_instructions(text: str, shown: str) -> None:
+    assert answer_lines(text) == shown
+
+
+def test_a_steps_note_leaves_its_code_to_the_step() -> None:
+    assert without_code("Sum it:\n```sql\nSELECT 1\n```\nthen answer") == "Sum it:\n\nthen answer"
+    assert same_code("SELECT a  FROM t;", "select a from t")
+    assert not same_code("SELECT a FROM t", "SELECT b FROM t")
+
+
+@pytest.mark.parametrize(("frame", "plan"), [
+    (pd.DataFrame({"Region": ["North", "South"], "Q4": [3, 4]}), ("Region", "Q4", "bar")),
+    (pd.DataFrame({"month": ["2025-01", "2025-02", "2025-03"], "sales": [1, 2, 3]}),
+     ("month", "sales", "line")),
+    (pd.DataFrame({"day": pd.to_datetime(["2025-01-01", "2025-01-02"]), "n": [1.0, 2.0]}),
+     ("day", "n", "line")),
+    (pd.DataFrame({"Year": [2023, 2024, 2025], "total": [5, 6, 7]}), ("Year", "total", "line")),
+    (pd.DataFrame({"a": [1, 2], "b": [3, 4]}), None),
+    (pd.DataFrame({"Region": ["North"], "Q4": [3]}), None),
+])
+def test_a_chart_is_a_line_over_time_and_bars_for_categories(
+        frame: pd.DataFrame, plan: tuple[str, str, str] | None) -> None:
+    assert chart_plan(frame) == plan
+
+
+def test_a_proposal_reads_in_words() -> None:
+    from agent.session import PendingEdit
+
+    edit = PendingEdit(actions=[{"action": "formula", "sheet": "Regions", "range": "H4:H8",
+                                 "formula": "=SUM(C4:F4)"}, {"action": "freeze", "cell": "B2"}])
+    assert proposal_lines(edit) == ["formula Regions!H4:H8 (=SUM(C4:F4))", "freeze B2"]
+    edit.summaries = ["Add a Year column to Regions!H3:H8"]  # type: ignore[attr-defined]
+    assert proposal_lines(edit) == ["Add a Year column to Regions!H3:H8"]
+
+
+def test_recomputed_formula_values_are_told_apart() -> None:
+    from table_io.diff import CellChange
+
+    change = CellChange(sheet="S", cell="A1", kind="value", before=None, after=1)
+    assert not is_recomputed(change) and not is_recomputed({"cell": "A1"})
+    assert is_recomputed({"cell": "A1", "recomputed": True})
+    import dataclasses
+
+    assert is_recomputed(dataclasses.replace(change, recomputed=True))  # as table_io marks them
+
+
+def test_chart_actions_write_the_table_to_a_new_sheet_and_chart_it() -> None:
+    frame = pd.DataFrame({"month": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+                          "sales": [Decimal("1.5"), 2]})
+    actions, summaries = chart_actions(frame, "month", "sales", kind="line",
+                                       taken=["Data", "chart data"])
+    assert actions[0] == {"action": "add_sheet", "name": "Chart data 2"}
+    assert actions[1]["values"] == [["month", "sales"], ["2025-01-01", 1.5], ["2025-02-01", 2]]
+    assert actions[2]["type"] == "line" and actions[2]["labels"] == "A2:A3"
+    assert summaries[1] == "Add a line chart of sales by month on Chart data 2!D2"
+
+
+@pytest.mark.parametrize(("text", "remark"), [
+    ("Proposed (apply or discard it):\n- Write Year in Regions!H3\n- Sum C:F into H4:H8", ""),
+    ("Proposed a Year column in H3:H8", "Proposed a Year column in H3:H8"),
+    ("Write Year in Regions!H3.", ""),
+    ("Stopped: step limit reached (8 tool calls). Last result: 6", ""),
+])
+def test_the_models_words_beside_a_proposal_do_not_repeat_it(text: str, remark: str) -> None:
+    lines = ["Write Year in Regions!H3", "Sum C:F into H4:H8"]
+    assert proposal_remark(text, lines) == remark
+
+
+def test_a_running_question_blocks_the_chat_box_until_it_is_answered_or_lost() -> None:
+    state = AppState()
+    assert state.chat_blocked("tab-1") is None
+    state.queue("How many regions?", "tab-1")
+    assert state.chat_blocked("tab-1") == ("Working on “How many regions?”: the next question "
+                                           "can be asked when the answer is in.")
+    assert "(in another tab of this session)" in (state.chat_blocked("tab-2") or "")
+    state.queue("Another?", "tab-2")  # one question at a time
+    assert state.running == "How many regions?"
+    state.ask("How many regions?")  # no workbook: answered with an error, and the box is free
+    assert state.running is None and state.turns[-1].error == "open a workbook first"
+    state.queue("Lost?", "tab-3")
+    state.running_since -= 16 * 60  # that tab closed before its run began
+    assert state.chat_blocked("tab-4") is None and state.running is None
+    state.model_problem = "cannot reach `http://127.0.0.1:9/v1`"
+    assert state.chat_blocked("tab-4") == ("The model cannot answer now: cannot reach "
+                                           "`http://127.0.0.1:9/v1`")

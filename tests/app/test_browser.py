@@ -1,12 +1,17 @@
 """The app in a real browser: Debian's Chromium driven by Playwright against `tablepilot app`.
 
-Uploads the example, asks a question, sees the answer and its steps, applies an edit, downloads
-the file and checks it with openpyxl. Screenshots of each stage go to test-artifacts/app/.
+What a person sees: the workbook opened; a question whose steps appear (and the chat box waits)
+before its answer; an edit proposed in words and cell by cell, applied and downloaded (checked
+with openpyxl); a second upload that asks before it closes the chat; a reload that keeps it.
 The model is scripted (TABLEPILOT_APP_MODEL); everything else is real.
+
+Screenshots of the main screens go to a temporary folder, or to docs/img/ (the pictures in
+docs/app.md) with TABLEPILOT_SCREENSHOTS=1.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -14,7 +19,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +27,31 @@ import httpx
 import openpyxl
 import pytest
 
-from app.state import EXAMPLE_WORKBOOK, EXAMPLES, MODEL_ENV
+from app.state import EXAMPLE_WORKBOOK, MODEL_ENV
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "test-artifacts" / "app"
+DOC_IMAGES = ROOT / "docs" / "img"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
                  "--disable-background-networking", "--disable-dev-shm-usage"]
 QUESTION = "Which region sold the most in Q4?"
 EDIT = "Add a Year column with each region's total"
-SCRIPT = EXAMPLES / "scripted_demo.json"  # the model's turns for QUESTION, then EDIT
+SQL = "SELECT Region, Q4 FROM regions ORDER BY Q4 DESC"
+# The model's turns for QUESTION (a query, then a slow check, so the steps show before the
+# answer), then for EDIT.
+SCRIPT: list[Any] = [
+    {"tool": "sql", "args": {"query": SQL}},
+    {"tool": "python", "args": {"code": "import time\ntime.sleep(6)  # a slow step, for the test\n"
+                                        "round(341900 / 1390300 * 100, 1)  # North's share, %"}},
+    {"tool": "final_answer", "args": {"answer": "North", "explanation": "North sold 341,900."}},
+    {"tool": "sheet", "args": {"actions": [
+        {"action": "write", "sheet": "Regions", "range": "H3", "values": "Year"},
+        {"action": "formula", "sheet": "Regions", "range": "H4:H8", "formula": "=SUM(C4:F4)"},
+    ]}},
+    {"tool": "final_answer", "args": {"answer": "Proposed a Year column in H3:H8"}},
+]
 
 if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
     pytest.skip("chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
@@ -49,7 +67,9 @@ def free_port() -> int:
 def server(tmp_path: Path) -> Iterator[str]:
     """`tablepilot app` on a free port of 127.0.0.1 with the scripted model; always stopped."""
     port = free_port()
-    env = {**os.environ, MODEL_ENV: f"scripted:{SCRIPT}", "PYTHONUNBUFFERED": "1"}
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(SCRIPT))
+    env = {**os.environ, MODEL_ENV: f"scripted:{script}", "PYTHONUNBUFFERED": "1"}
     env.pop("TABLEPILOT_BASE_URL", None)
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen(
@@ -83,50 +103,107 @@ def server(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_upload_ask_apply_and_download_in_chromium(server: str, tmp_path: Path) -> None:
+# The height of the page's content: of the element that scrolls the most, else the document's.
+SCROLL_HEIGHT = """() => {
+  let tallest = document.documentElement.scrollHeight;
+  for (const e of document.querySelectorAll('*')) {
+    const style = getComputedStyle(e).overflowY;
+    if ((style === 'auto' || style === 'scroll') && e.scrollHeight > e.clientHeight) {
+      tallest = Math.max(tallest, e.scrollHeight + (window.innerHeight - e.clientHeight));
+    }
+  }
+  return tallest;
+}"""
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Callable[[Any, str], None]:
+    """Save a screenshot of the page: into docs/img/ with TABLEPILOT_SCREENSHOTS=1, else tmp."""
+    folder = DOC_IMAGES if os.environ.get("TABLEPILOT_SCREENSHOTS") == "1" else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shot(page: Any, name: str) -> None:
+        # Streamlit scrolls its main column, not the page: a window as tall as that column shows
+        # all of it (then the window is as it was)
+        tall = page.evaluate(SCROLL_HEIGHT)
+        size = page.viewport_size
+        page.set_viewport_size({"width": size["width"], "height": min(max(tall, 900), 4000)})
+        page.wait_for_timeout(700)
+        page.screenshot(path=str(folder / f"{name}.png"))
+        page.set_viewport_size(size)
+
+    return shot
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[Any]:
+    """A Chromium page on the app (1400 px wide), with the example uploaded."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=20_000)  # reading a workbook takes seconds on a busy 2-core box
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1500},
-                                    accept_downloads=True)
-            page.set_default_timeout(20_000)
-            page.goto(server)
-            page.locator('input[type="file"]').set_input_files(str(EXAMPLE_WORKBOOK))
-            expect(page.get_by_text("Workbook: sales_2025.xlsx · 2 sheet(s) · 2 table(s)")
+            tab = browser.new_page(viewport={"width": 1400, "height": 1100},
+                                   accept_downloads=True)
+            tab.set_default_timeout(20_000)
+            tab.goto(server)
+            tab.locator('input[type="file"]').first.set_input_files(str(EXAMPLE_WORKBOOK))
+            expect(tab.get_by_text("Workbook: sales_2025.xlsx · 2 sheet(s) · 2 table(s)")
                    ).to_be_visible()
-            page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
-            page.screenshot(path=str(ARTIFACTS / "1-uploaded.png"), full_page=True)
-            expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
-
-            ask(page, QUESTION)
-            steps = page.get_by_text("Steps (1)")
-            expect(steps).to_be_visible()
-            expect(page.get_by_text("North (text)")).to_be_visible()
-            steps.click()
-            expect(page.get_by_text("SELECT Region, Q4 FROM regions ORDER BY Q4 DESC")
-                   ).to_be_visible()
-            settle(page)
-            page.screenshot(path=str(ARTIFACTS / "2-answered.png"), full_page=True)
-
-            ask(page, EDIT)
-            expect(page.get_by_text("Proposed change")).to_be_visible()
-            settle(page)
-            page.screenshot(path=str(ARTIFACTS / "3-proposed.png"), full_page=True)
-            page.get_by_role("button", name="Apply").click()
-            expect(page.get_by_text("Applied: now at version 1")).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "4-applied.png"), full_page=True)
-
-            with page.expect_download() as download:
-                page.get_by_role("button", name="Download .xlsx").click()
-            target = tmp_path / download.value.suggested_filename
-            download.value.save_as(target)
+            tab.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
+            yield tab
         finally:
             browser.close()
+
+
+def test_a_question_shows_its_steps_before_the_answer_then_an_edit_is_applied(
+        page: Any, shots: Callable[[Any, str], None], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    shots(page, "1-workbook")
+
+    box = chat_box(page)
+    ask(page, QUESTION)
+    # while the model works: the first step and its SQL are there, the answer is not yet,
+    # and the chat box takes no second question
+    status = page.locator('[data-testid="stExpander"]').filter(has_text="Working on it")
+    expect(status.get_by_text("sql done")).to_be_visible()
+    expect(status.get_by_text(SQL)).to_be_visible()
+    expect(box).to_be_disabled()
+    expect(page.get_by_text("North (text)")).to_have_count(0)
+    shots(page, "2-running")
+
+    expect(page.get_by_text("North (text)")).to_be_visible(timeout=60_000)
+    expect(box).to_be_enabled()
+    expect(page.get_by_text("Regions!F4")).to_be_visible()  # the cell the answer came from
+    page.get_by_text("Steps (2)").click()
+    expect(page.get_by_text(SQL).first).to_be_visible()
+    expect(page.get_by_role("button", name="Add this chart to the workbook")).to_be_visible()
+    settle(page)
+    shots(page, "3-answered")
+
+    ask(page, EDIT)
+    panel = page.locator(".st-key-proposed-change")
+    expect(panel.get_by_text("Proposed change")).to_be_visible(timeout=60_000)
+    bubble = page.locator('[data-testid="stChatMessage"]').filter(has_text="Proposed an edit")
+    said = [t.strip() for t in bubble.locator("li").all_inner_texts()]
+    assert said and said == [t.strip() for t in panel.locator("li").all_inner_texts()]
+    assert any("H3" in line or "Year" in line for line in said), said
+    assert any("H4:H8" in line or "H8" in line for line in said), said
+    panel.get_by_text("Actions (2)").click()  # the preview is of the same two actions
+    expect(panel.get_by_text('"range": "H4:H8"')).to_be_visible()
+    settle(page)
+    shots(page, "4-proposed")
+
+    panel.get_by_role("button", name="Apply").click()
+    expect(page.get_by_text("Applied: now at version 1")).to_be_visible()
+    expect(bubble.get_by_text("This edit was applied as version 1.")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download .xlsx").click()
+    target = tmp_path / download.value.suggested_filename
+    download.value.save_as(target)
     assert target.name == "sales_2025-v1.xlsx"
     sheet = openpyxl.load_workbook(target)["Regions"]
     assert sheet["H3"].value == "Year"
@@ -134,13 +211,55 @@ def test_upload_ask_apply_and_download_in_chromium(server: str, tmp_path: Path) 
     assert sheet["A9"].value == "Total"  # the rest of the workbook is as it was
 
 
+def test_a_second_upload_asks_first_and_a_reload_keeps_the_chat(
+        page: Any, shots: Callable[[Any, str], None], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, QUESTION)
+    expect(page.get_by_text("North (text)")).to_be_visible(timeout=60_000)
+    assert "s=" in page.url  # the state's token: a reload finds it again
+
+    page.reload()
+    expect(page.get_by_text("North (text)")).to_have_count(1)
+    expect(page.get_by_text("Workbook: sales_2025.xlsx")).to_be_visible()
+
+    cities = tmp_path / "cities.csv"
+    cities.write_text("city,people\nOslo,709000\nLima,10000000\n")
+    page.locator('input[type="file"]').first.set_input_files(str(cities))
+    question = page.get_by_text("Open cities.csv? The current chat will be closed")
+    expect(question).to_be_visible()
+    expect(page.get_by_text("Workbook: sales_2025.xlsx")).to_be_visible()  # nothing closed yet
+    page.wait_for_timeout(800)  # the chart draws
+    shots(page, "5-upload-asks")
+
+    page.locator(".st-key-keep_current button").click()
+    expect(question).to_have_count(0)
+    expect(page.get_by_text("North (text)")).to_have_count(1)
+
+    towns = tmp_path / "towns.csv"
+    towns.write_text("town,people\nBergen,291000\nCusco,428000\n")
+    page.locator('input[type="file"]').first.set_input_files(str(towns))  # asks; now: Open
+    expect(page.get_by_text("Open towns.csv? The current chat will be closed")).to_be_visible()
+    page.locator(".st-key-confirm_open button").click()
+    expect(page.get_by_text("Workbook: towns.csv")).to_be_visible()
+    expect(page.get_by_text("North (text)")).to_have_count(0)
+    back = page.get_by_role("button", name="sales_2025.xlsx · 1 question(s)")
+    expect(back).to_be_visible()
+    back.click()
+    expect(page.get_by_text("North (text)")).to_have_count(1)
+
+
+def chat_box(page: Any) -> Any:
+    return page.locator('[data-testid="stChatInputTextArea"]')
+
+
 def settle(page: Any) -> None:
     """Let tables draw (st.dataframe paints a canvas late) and expanders open, for screenshots."""
-    page.locator('[data-testid="stDataFrame"] canvas').last.wait_for()
-    page.wait_for_timeout(600)
+    page.locator('[data-testid="stDataFrame"] canvas >> visible=true').last.wait_for()
+    page.wait_for_timeout(800)
 
 
 def ask(page: Any, text: str) -> None:
-    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box = chat_box(page)
     box.fill(text)
     box.press("Enter")
