@@ -27,6 +27,8 @@ SAMPLE_ROWS = 3
 def _kind_of(series: Any) -> str:
     import pandas as pd
 
+    if len(series) and bool(series.isna().all()):
+        return "empty"
     if pd.api.types.is_bool_dtype(series):
         return "yes/no"
     if pd.api.types.is_numeric_dtype(series):

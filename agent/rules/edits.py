@@ -50,6 +50,15 @@ def header_row(state: RunState, subject: Any) -> SendBack | None:
     return SendBack(state.msg("edit_header_row", places=shown))
 
 
+@rule("edit-formula-as-text", "edit", "an edit that writes a formula as text with 'write' "
+      "(it would show as text, never computed) is taken back: use the formula or fill action")
+def formula_as_text(state: RunState, subject: Any) -> SendBack | None:
+    if not isinstance(subject, Drafted) or not subject.readback.formulas_as_text:
+        return None
+    where, text = subject.readback.formulas_as_text[0]
+    return SendBack(state.msg("edit_formula_as_text", where=where, text=text))
+
+
 @rule("edit-error-values", "edit", "an edit whose formulas compute Excel errors (#NAME?, "
       "#VALUE!, #REF! ...) is taken back with the cells, their formulas and how to fix them")
 def error_values(state: RunState, subject: Any) -> SendBack | None:
@@ -162,5 +171,5 @@ def done_when_covered(state: RunState, subject: Any) -> Accept | None:
     return Accept(words, "result", "the edit", explanation=words)
 
 
-RULES: tuple[Rule, ...] = (changed_nothing, header_row, error_values, sort_direction, sort_as_text,
+RULES: tuple[Rule, ...] = (changed_nothing, header_row, formula_as_text, error_values, sort_direction, sort_as_text,
                            chart_type, not_made, covers_request, done_when_covered)

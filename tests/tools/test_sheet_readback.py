@@ -124,11 +124,36 @@ def test_a_letter_that_disagrees_with_the_header_is_refused(tool: SheetTool) -> 
     assert not result.ok and "no column 'B Salary'" in result.observation
 
 
-def test_a_range_without_its_header_row_is_refused_with_the_fix(tool: SheetTool) -> None:
+def test_a_range_given_from_the_first_data_row_is_read_with_its_header(tool: SheetTool) -> None:
     result = tool({"actions": [{"action": "sort", "sheet": "Staff", "range": "A2:E5",
+                                "by": ["Salary"], "desc": True}]})
+    assert result.ok and "A2:E5 was read with its header row 1" in result.observation
+    ws = openpyxl.load_workbook(tool.versions.current_path)["Staff"]
+    assert ws["A1"].value == "Name" and [ws.cell(r, 3).value for r in range(2, 6)] == [
+        61000, 58000, 52000, 47000]
+
+
+def test_a_range_without_the_named_header_anywhere_is_refused(tool: SheetTool) -> None:
+    result = tool({"actions": [{"action": "sort", "sheet": "Staff", "range": "A3:E5",
                                 "by": ["Salary"]}]})
-    assert not result.ok and "must include its header row" in result.observation
-    assert "from row 1" in result.observation and tool.versions.version == 0
+    assert not result.ok and tool.versions.version == 0
+
+
+def test_a_chart_or_copy_to_a_sheet_that_is_missing_makes_it(tool: SheetTool) -> None:
+    back = readback(tool, {"action": "chart", "sheet": "Staff", "type": "bar", "data": "C1:C5",
+                           "to_sheet": "Chart"},
+                    {"action": "copy", "sheet": "Staff", "source": "A1:A5", "target": "A1",
+                     "to_sheet": "Names"})
+    assert sorted(back.sheets_added) == ["Chart", "Names"]
+    wb = openpyxl.load_workbook(tool.versions.current_path)
+    assert wb.sheetnames == ["Chart", "Names", "Staff"]  # new sheets go before, as in Excel
+    assert wb["Names"]["A5"].value == "Di" and len(wb["Chart"]._charts) == 1
+
+
+def test_a_formula_written_as_text_is_read_back(tool: SheetTool) -> None:
+    back = readback(tool, {"action": "write", "sheet": "Staff", "range": "F2", "values": "=C2*2"})
+    assert back.formulas_as_text == [("Staff!F2", "=C2*2")]
+    assert "got the text '=C2*2', not a formula" in back.text()
 
 
 def test_a_new_column_above_or_on_the_header_row_is_read_back_with_its_place(
@@ -151,3 +176,19 @@ def test_a_new_column_above_or_on_the_header_row_is_read_back_with_its_place(
     right = readback(tool, {"action": "write", "sheet": "Orders", "range": "C2", "values": "Total"},
                      {"action": "formula", "sheet": "Orders", "range": "C3:C4", "formula": "=A3*B3"})
     assert right.misplaced == [] and right.errors == []
+
+
+@pytest.mark.parametrize(("written", "kind"), [
+    ("clustered_column", "column"), ("Line Chart", "line"), ("XY scatter", "scatter"),
+    ("doughnut", "pie"), ("stacked bar", "bar"), ("bar", "bar")])
+def test_a_chart_type_in_other_words_is_the_type_it_names(tool: SheetTool, written: str,
+                                                          kind: str) -> None:
+    back = readback(tool, {"action": "chart", "sheet": "Staff", "type": written, "data": "C1:C5",
+                           "labels": "A2:A5"})
+    assert back.charts[0]["type"] == kind
+
+
+def test_an_unknown_chart_type_still_names_the_choices(tool: SheetTool) -> None:
+    result = tool({"actions": [{"action": "chart", "sheet": "Staff", "type": "pies",
+                                "data": "C1:C5"}]})
+    assert not result.ok and "'pie'" in result.observation

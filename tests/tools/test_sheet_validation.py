@@ -125,7 +125,7 @@ def test_a_missing_field_says_what_it_is_with_an_example() -> None:
     ({"action": "insert_rows", "at": "five"}, "'at' must be a whole number (got 'five')", 'write it as "at": 5'),
     ({"action": "chart", "type": "pies", "data": "B1:B9"},
      "'type' must be one of 'bar', 'column', 'line', 'pie', 'scatter', 'area' (got 'pies')", 'write "type": "pie"'),
-    ({"action": "sort", "by": "Region"}, "'by' must be a list of text values (got 'Region')", 'write "by": ["Region"]'),
+    ({"action": "sort", "by": True}, "'by' must be a list of text values (got true)", 'write it as "by": ["Date"]'),
     ({"action": "summary", "rows": ["A"], "values": ["B"], "func": "mean"},
      "'func' must be one of 'sum', 'count', 'average', 'max', 'min', 'count_distinct' (or a list of them) (got 'mean')",
      'write "func": "average"'),
@@ -144,8 +144,9 @@ def test_a_wrong_type_names_the_expected_type_with_an_example(action: dict[str, 
 def test_several_errors_of_one_action_make_one_sentence() -> None:
     message, hint = explain({"action": "summary", "group_by": "Region", "values": "Units", "func": "avg"})
     assert message.count("action 0") == 1 and message.count(".") == 1
-    assert message.startswith("invalid actions: action 0 (summary): it has no field 'group_by', 'values' must be")
-    assert corrected(hint) == {"action": "summary", "rows": ["Region"], "values": ["Units"], "func": "average"}
+    assert message.startswith("invalid actions: action 0 (summary): it has no field 'group_by' and "
+                              "'func' must be")  # one value for the list 'values' is fine
+    assert corrected(hint) == {"action": "summary", "rows": ["Region"], "values": "Units", "func": "average"}
 
 
 def test_each_failing_action_is_named_by_its_index() -> None:
@@ -183,3 +184,11 @@ def test_every_action_has_an_example_that_validates(name: str) -> None:
     action = example(name, "Sales")
     assert action["action"] == name and action["sheet"] == "Sales"
     ACTIONS.validate_python([action])
+
+
+def test_one_value_stands_for_a_list_of_one() -> None:
+    from tools.sheet.tool import parse_actions
+
+    (action,) = parse_actions([{"action": "summary", "rows": "Region", "values": "Amount",
+                                "cols": "G"}])
+    assert (action.rows, action.values, action.cols) == (["Region"], ["Amount"], ["G"])

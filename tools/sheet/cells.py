@@ -80,6 +80,9 @@ class Write(Act):
         for i, row in enumerate(grid):
             for j, value in enumerate(row):
                 set_untrusted(ws.cell(target.min_row + i, target.min_col + j), coerce_input(value))
+        as_text = [v for row in grid for v in row if isinstance(v, str) and v.strip().startswith("=")]
+        if as_text:
+            ctx.record("formula_text", sheet=ws.title, range=target.ref, text=as_text[0])
         if target.size == 1 and isinstance(grid[0][0] if grid and grid[0] else None, str):
             ctx.record("write", sheet=ws.title, cell=target.ref, text=grid[0][0],
                        header_row=header, new_column=target.min_col > used.max_col)
@@ -158,13 +161,13 @@ class Copy(Act):
     action: Literal["copy"]
     source: str  # 'A1:C10'
     target: str  # top-left cell, e.g. 'E1'
-    to_sheet: str | None = None  # default: same sheet
+    to_sheet: str | None = None  # default: same sheet (made when missing)
     what: Literal["all", "values", "formats"] = "all"
     transpose: bool = False  # rows become columns (formulas are pasted as values)
 
     def apply(self, ctx: EditContext) -> None:
         ws = ctx.sheet(self.sheet)
-        dest_ws = ctx.sheet(self.to_sheet) if self.to_sheet else ws
+        dest_ws = ctx.sheet_or_new(self.to_sheet, before=ws) if self.to_sheet else ws
         src = ctx.box(ws, self.source, read=True)
         start = ctx.box(dest_ws, self.target)
         height, width = (src.width, src.height) if self.transpose else (src.height, src.width)

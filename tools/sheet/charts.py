@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from openpyxl.chart import AreaChart, BarChart, LineChart, PieChart, Reference, ScatterChart, Series
@@ -9,11 +10,26 @@ from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.legend import Legend
 from openpyxl.chart.trendline import Trendline
 from openpyxl.utils import get_column_letter
+from pydantic import field_validator
 
 from tools.sheet.base import Act
 from tools.sheet.context import EditContext, fail
 
 ChartType = Literal["bar", "column", "line", "pie", "scatter", "area"]
+_CHART_WORDS = {"clustered": "", "stacked": "", "chart": "", "graph": "", "plot": "", "3d": "",
+                "xy": "scatter", "doughnut": "pie", "donut": "pie", "histogram": "column",
+                "bars": "bar", "columns": "column", "lines": "line"}
+
+
+def chart_type_name(value: Any) -> Any:
+    """A chart type written in other words ('clustered_column', 'Line Chart', 'XY scatter') as
+    the type it names; anything else unchanged (validation then names the choices)."""
+    if not isinstance(value, str):
+        return value
+    words = [w for w in re.split(r"[\s_\-]+", value.strip().lower()) if w]
+    named = [_CHART_WORDS.get(w, w) for w in words]
+    kinds = [w for w in named if w in ("bar", "column", "line", "pie", "scatter", "area")]
+    return kinds[0] if len(set(kinds)) == 1 else value
 LegendPos = Literal["right", "left", "top", "bottom", "none"]
 TrendType = Literal["linear", "exp", "log", "poly", "power", "movingAvg"]
 Marker = Literal["none", "auto", "circle", "square", "triangle", "diamond", "x", "star", "dash", "dot", "plus"]
@@ -44,17 +60,23 @@ class Chart(Act):
     y_title: str | None = None
     legend: LegendPos | None = None  # default: right ('none' hides it)
     at: str | None = None  # anchor cell; default: right of the data
-    to_sheet: str | None = None  # put the chart on another sheet
+    to_sheet: str | None = None  # put the chart on another sheet (made when missing)
     by_rows: bool = False  # series are rows instead of columns
     data_labels: bool = False
     trendline: TrendType | None = None
     marker: Marker | None = None  # line/scatter point markers
     smooth: bool | None = None  # line/scatter: smooth lines
 
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_in_other_words(cls, value: Any) -> Any:
+        """'clustered column', 'Line chart', 'XY scatter', 'doughnut' name the types above."""
+        return chart_type_name(value)
+
     def apply(self, ctx: EditContext) -> None:
         ws = ctx.sheet(self.sheet)
         box = ctx.box(ws, self.data, read=True)
-        target = ctx.sheet(self.to_sheet) if self.to_sheet else ws
+        target = ctx.sheet_or_new(self.to_sheet, before=ws) if self.to_sheet else ws
         labels = ctx.box(ws, self.labels, read=True) if self.labels else None
         if box.size < 1:
             raise fail("'data' is empty")
@@ -145,6 +167,11 @@ class EditChart(Act):
     y_title: str | None = None
     legend: LegendPos | None = None
     type: ChartType | None = None  # change the chart type (keeps the series)
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type_in_other_words(cls, value: Any) -> Any:
+        return chart_type_name(value)
     data_labels: bool | None = None
     trendline: TrendType | None = None
     marker: Marker | None = None

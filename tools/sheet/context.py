@@ -66,6 +66,36 @@ class EditContext:
             raise fail(f"{name!r} is a chart sheet, not a worksheet")
         return ws
 
+    def sheet_or_new(self, name: str, before: Worksheet | None = None) -> Worksheet:
+        """The sheet called ``name``; a new one (placed like ``create_sheet``) when there is
+        none: "put it on a new sheet Chart" needs no separate add_sheet."""
+        folded = {n.strip().lower() for n in self.wb.sheetnames}
+        if name.strip().lower() in folded:
+            return self.sheet(name)
+        self.notes.append(f"added the sheet {name.strip()!r}")
+        return self.create_sheet(name, before=before)
+
+    def with_header(self, ws: Worksheet, box: Box, names: list[str]) -> Box:
+        """``box`` with the header row above it when the columns named are headers of that row
+        and not of its first row: a range given from the first data row ('A2:D41') means the
+        table, header included."""
+        from openpyxl.utils import get_column_letter
+
+        if box.min_row <= 1 or not names:
+            return box
+        first = {h.lower(): c for h, c in self.headers(ws, box.min_row, box).items()}
+        above = {h.lower(): c for h, c in self.headers(ws, box.min_row - 1, box).items()}
+        texts = [n for n in names if not re.fullmatch(r"\$?[A-Za-z]{1,3}", str(n).strip())]
+        if not texts or any(_layout_label(str(n), first) is not None
+                            or str(n).strip().lower() in first for n in texts):
+            return box
+        if all(_layout_label(str(n), above) is not None or str(n).strip().lower() in above
+               for n in texts):
+            self.notes.append(f"{box.ref} was read with its header row {box.min_row - 1}")
+            return self.box(ws, f"{get_column_letter(box.min_col)}{box.min_row - 1}:"
+                                f"{get_column_letter(box.max_col)}{box.max_row}", read=True)
+        return box
+
     def new_sheet_name(self, name: str) -> str:
         name = name.strip()
         if not name or len(name) > 31 or any(ch in name for ch in "[]:*?/\\"):
@@ -79,9 +109,15 @@ class EditContext:
         checks the edit against the request (tools/sheet/readback.py)."""
         self.records.append({"kind": kind, **facts})
 
-    def create_sheet(self, name: str, index: int | None = None) -> Worksheet:
-        """A new sheet; the active sheet stays the same one (openpyxl tracks it by position)."""
+    def create_sheet(self, name: str, index: int | None = None,
+                     before: Worksheet | None = None) -> Worksheet:
+        """A new sheet at ``index``; without one it goes before ``before`` (default: the active
+        sheet), as Excel's Worksheets.Add and a PivotTable's "New Worksheet" place it. The active
+        sheet stays the same one (openpyxl tracks it by position)."""
         active = self.wb.active
+        if index is None:
+            anchor = before if before is not None else active
+            index = self.wb._sheets.index(anchor) if anchor in self.wb._sheets else None
         ws = self.wb.create_sheet(self.new_sheet_name(name), index)
         self.record("add_sheet", sheet=ws.title)
         if active is not None and active in self.wb._sheets:

@@ -50,6 +50,8 @@ class Sort(Act):
         box = ctx.box(ws, self.range, read=True, default_used=True, write=True)
         if not self.by:
             raise fail("'by' needs at least one column")
+        if self.header and self.range:
+            box = ctx.with_header(ws, box, list(self.by))
         cols = [ctx.column(ws, b, box=box if self.header else None) for b in self.by]
         for col in cols:
             if not box.min_col <= col <= box.max_col:
@@ -115,6 +117,8 @@ class Filter(Act):
     def apply(self, ctx: EditContext) -> None:
         ws = ctx.sheet(self.sheet)
         box = ctx.box(ws, self.range, read=True, default_used=True)
+        if self.range and self.column:
+            box = ctx.with_header(ws, box, [self.column])
         if self.clear:
             ws.auto_filter.ref = None
             ws.auto_filter.filterColumn = []
@@ -213,13 +217,15 @@ class Summary(Act):
     to_sheet: str | None = None  # where to write; created if missing (default: new sheet 'Summary')
     at: str = "A1"  # top-left cell of the output
     total: bool = True  # add a Grand Total row (and column)
-    index: int | None = None  # position of a new output sheet (0 = first)
+    index: int | None = None  # position of a new output sheet (0 = first; default: before the source)
 
     def apply(self, ctx: EditContext) -> None:
         ws = ctx.sheet(self.sheet)
         box = ctx.box(ws, self.range, read=True, default_used=True)
         if not self.rows or not self.values:
             raise fail("summary needs 'rows' and 'values'")
+        if self.range:
+            box = ctx.with_header(ws, box, [*self.rows, *self.values, *(self.cols or [])])
         rows = [ctx.column(ws, c, box=box) for c in self.rows]
         vals = [ctx.column(ws, c, box=box) for c in self.values]
         cols = [ctx.column(ws, c, box=box) for c in self.cols or []]
@@ -240,7 +246,7 @@ class Summary(Act):
                     raise fail(f"column {header[v]!r} has no numbers to {f}; use func 'count' or convert it first")
                 ctx.notes.append(f"summary: read {read} numbers written as text in {header[v]!r} "
                                  "(e.g. '1,250.00') as numbers; the sheet's cells stay text")
-        out_ws = self._target(ctx)
+        out_ws = self._target(ctx, ws)
         start = ctx.box(out_ws, self.at)
         table = self._table(records, rows, vals, cols, funcs, header)
         ctx.writable(out_ws, ctx.box(out_ws, f"{coord(start.min_row, start.min_col)}:"
@@ -259,11 +265,11 @@ class Summary(Act):
                 "cols": [header[c] for c in cols], "values": [[header[v], f] for v, f in zip(vals, funcs, strict=True)]}
         _record_summary(ctx, spec)
 
-    def _target(self, ctx: EditContext) -> Worksheet:
+    def _target(self, ctx: EditContext, source: Worksheet) -> Worksheet:
         name = self.to_sheet or "Summary"
         if name in ctx.wb.sheetnames:
             return ctx.sheet(name)
-        return ctx.create_sheet(name, self.index)
+        return ctx.create_sheet(name, self.index, before=source)
 
     def _table(self, records: list[dict[int, Any]], rows: list[int], vals: list[int], cols: list[int],
                funcs: list[Any], header: dict[int, str]) -> list[list[Any]]:

@@ -46,6 +46,7 @@ class Readback:
     texts_written: list[str] = field(default_factory=list)  # text values the edit wrote
     # writes that miss the header row: (what, where it went, where it belongs)
     misplaced: list[tuple[str, str, str]] = field(default_factory=list)
+    formulas_as_text: list[tuple[str, str]] = field(default_factory=list)  # (where, text)
     changed: int = 0  # cells and objects the edit changed (recomputed values not counted)
 
     @property
@@ -73,6 +74,8 @@ class Readback:
             lines.append(f"check: {len(self.errors)} formula cells show errors: {shown}")
         if self.sheets_added:
             lines.append(f"check: new sheets {', '.join(self.sheets_added)}")
+        for where, text in self.formulas_as_text:
+            lines.append(f"check: {where} got the text {text!r}, not a formula")
         for what, where, fix in self.misplaced:
             lines.append(f"check: the {what} went to {where}; it belongs in {fix}")
         return "\n".join(lines)
@@ -81,7 +84,8 @@ class Readback:
         return {"sheets_added": self.sheets_added, "sorts": [s.__dict__ for s in self.sorts],
                 "charts": self.charts, "converts": self.converts,
                 "errors": [list(e) for e in self.errors], "changed": self.changed,
-                "misplaced": [list(m) for m in self.misplaced]}
+                "misplaced": [list(m) for m in self.misplaced],
+                "formulas_as_text": [list(f) for f in self.formulas_as_text]}
 
 
 def _show(value: Any) -> str:
@@ -172,6 +176,8 @@ def build_readback(records: list[dict[str, Any]], changes: list[Any], wb_after: 
             back.charts.append({k: v for k, v in rec.items() if k != "kind"})
         elif rec.get("kind") == "convert":
             back.converts.append({k: v for k, v in rec.items() if k != "kind"})
+        elif rec.get("kind") == "formula_text":
+            back.formulas_as_text.append((f"{rec['sheet']}!{rec['range']}", str(rec["text"])))
         elif rec.get("kind") == "formula" and rec.get("fix"):
             fix = rec["fix"]
             back.misplaced.append((f"formula {rec['formula']}", f"{rec['sheet']}!{rec['range']} "

@@ -172,7 +172,7 @@ class DeleteCols(Act):
 class AddSheet(Act):
     action: Literal["add_sheet"]
     name: str
-    index: int | None = None  # 0 = first; default: last
+    index: int | None = None  # 0 = first; default: before the active sheet (as Excel adds one)
 
     def apply(self, ctx: EditContext) -> None:
         ctx.create_sheet(self.name, self.index)

@@ -64,6 +64,8 @@ COLUMN_CHART = drafted("add_sheet", "chart", readback=Readback(
 OFF_BY_ONE = drafted("write", "formula", readback=Readback(changed=18, texts_written=["Total"], misplaced=[
     ("header 'Total'", "Orders!G1 (above the header row 2)", "Orders!G2"),
     ("formula =D2*E2", "Orders!G2:G10 (row 2 is the header row)", "Orders!G3:G10 as =D3*E3")]))
+AS_TEXT = drafted("write", readback=Readback(changed=120, formulas_as_text=[
+    ("Sheet1!B3:B122", "=B2*0.75")]))
 CHART_SAME_SHEET = drafted("chart", readback=Readback(
     changed=1, sheets_before=["Sales"], sheets_after=["Sales"],
     charts=[{"type": "bar", "sheet": "Sales", "data": "Sales!B1:B6", "series": 1}]))
@@ -81,6 +83,12 @@ CASES = [
          like(SendBack, "put it in Orders!G2", "Orders!G3:G10 as =D3*E3")),
     Case("header/in-place", "edit-header-row", asked(COLUMN), PROFIT, None),
     Case("header/an-answer", "edit-header-row", asked(COLUMN), answer("done"), None),
+    # edit-formula-as-text
+    Case("astextformula/write-of-a-formula", "edit-formula-as-text", asked(COLUMN), AS_TEXT,
+         like(SendBack, "Sheet1!B3:B122", "'=B2*0.75'", '"action": "fill"')),
+    Case("astextformula/real-formula", "edit-formula-as-text", asked(COLUMN), PROFIT, None),
+    Case("astextformula/an-answer", "edit-formula-as-text", asked(COLUMN), answer("done"),
+         None),
     # edit-error-values
     Case("errors/name-error", "edit-error-values", asked(COLUMN), ERRORS,
          like(SendBack, "Sheet1!E2 = #NAME?", "=Revenue-Cost")),
