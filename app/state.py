@@ -754,7 +754,7 @@ def chart_actions(frame: Any, x: str, y: str, *, kind: ChartKind,
     last = len(rows)
     excel_kind = "line" if kind == "line" else "column"
     actions: list[dict[str, Any]] = [
-        {"action": "add_sheet", "name": sheet},
+        {"action": "add_sheet", "name": sheet, "index": len(taken)},  # last: the rest stays put
         {"action": "write", "sheet": sheet, "range": "A1", "values": rows},
         {"action": "chart", "sheet": sheet, "type": excel_kind, "data": f"B1:B{last}",
          "labels": f"A2:A{last}", "title": f"{y} by {x}", "x_title": x, "y_title": y,

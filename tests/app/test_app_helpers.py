@@ -334,7 +334,7 @@ def test_chart_actions_write_the_table_to_a_new_sheet_and_chart_it() -> None:
                           "sales": [Decimal("1.5"), 2]})
     actions, summaries = chart_actions(frame, "month", "sales", kind="line",
                                        taken=["Data", "chart data"])
-    assert actions[0] == {"action": "add_sheet", "name": "Chart data 2"}
+    assert actions[0] == {"action": "add_sheet", "name": "Chart data 2", "index": 2}  # last
     assert actions[1]["values"] == [["month", "sales"], ["2025-01-01", 1.5], ["2025-02-01", 2]]
     assert actions[2]["type"] == "line" and actions[2]["labels"] == "A2:A3"
     assert summaries[1] == "Add a line chart of sales by month on Chart data 2!D2"
