@@ -23,8 +23,9 @@ def look_before_answering(state: RunState, proposed: Proposed) -> SendBack | Non
 @rule("empty-then-answer", "check", "an answer right after a query that failed or found nothing, "
       "stating a value no result shows, is sent back once with advice to fix the query")
 def empty_then_answer(state: RunState, proposed: Proposed) -> SendBack | None:
-    if proposed.via != "final_answer" or state.steps_left <= 0:
-        return None
+    if proposed.via != "final_answer" or state.steps_left <= 0 or (
+            state.intent is not None and state.intent.is_edit):
+        return None  # about queries; an edit request is checked by the edit rules
     return SendBack(state.msg("empty_then_answer")) if unsupported_after_empty(
         state, proposed.raw) else None
 

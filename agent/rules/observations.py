@@ -52,8 +52,8 @@ def result_may_answer(state: RunState, seen: Seen) -> Hint | None:
 @rule("error-fix-example", "observe", "a failed call is followed by how a similar error was "
       "fixed (prompts/fixes.jsonl)")
 def error_fix_example(state: RunState, seen: Seen) -> Hint | None:
-    if seen.error is None or state.retriever is None:
-        return None
+    if seen.error is None or state.retriever is None or seen.tool not in ("sql", "python"):
+        return None  # the fixes are of queries and code; a sheet error names its own fix
     fixes = state.retriever.fixes(seen.error, set(state.tools))
     if not fixes:
         return None

@@ -91,6 +91,8 @@ CASES = [
     Case("fix/no-retriever", "error-fix-example", state(), seen_error(BINDER), None),
     Case("fix/no-words-to-match", "error-fix-example", state(retriever=RETRIEVER),
          seen_error("the"), None),
+    Case("fix/a-sheet-error", "error-fix-example", state(retriever=RETRIEVER),
+         seen_error("action 0 (sort) failed: no column 'Sales'", tool="sheet"), None),
 ]
 
 FIRES = fired_ids(CASES)
