@@ -192,3 +192,9 @@ def test_an_unknown_chart_type_still_names_the_choices(tool: SheetTool) -> None:
     result = tool({"actions": [{"action": "chart", "sheet": "Staff", "type": "pies",
                                 "data": "C1:C5"}]})
     assert not result.ok and "'pie'" in result.observation
+
+
+def test_loose_options_on_a_bar_chart_and_a_layout_label_for_data(tool: SheetTool) -> None:
+    back = readback(tool, {"action": "chart", "sheet": "Staff", "type": "bar",
+                           "data": "C Salary", "legend": False, "marker": False})
+    assert back.charts[0]["type"] == "bar" and back.charts[0]["points"] == 4  # C2:C5

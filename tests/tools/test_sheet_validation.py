@@ -192,3 +192,22 @@ def test_one_value_stands_for_a_list_of_one() -> None:
     (action,) = parse_actions([{"action": "summary", "rows": "Region", "values": "Amount",
                                 "cols": "G"}])
     assert (action.rows, action.values, action.cols) == (["Region"], ["Amount"], ["G"])
+
+
+@pytest.mark.parametrize(("field", "written", "read"), [
+    ("legend", "None", "none"), ("legend", False, "none"), ("legend", "Bottom", "bottom"),
+    ("marker", True, "auto"), ("marker", False, "none"), ("trendline", "null", None),
+    ("trendline", "", None)])
+def test_a_choice_written_loosely_is_read_the_one_way_it_can_mean(field: str, written: object,
+                                                                   read: object) -> None:
+    from tools.sheet.tool import parse_actions
+
+    (action,) = parse_actions([{"action": "chart", "type": "line", "data": "A1:B3",
+                                field: written}])
+    assert getattr(action, field) == read
+
+
+def test_a_choice_that_names_nothing_still_fails_with_the_choices() -> None:
+    message, _ = explain({"action": "chart", "type": "line", "data": "A1:B3",
+                          "legend": "Simple Interest, Compound Interest"})
+    assert "'legend' must be one of 'right', 'left', 'top', 'bottom', 'none'" in message

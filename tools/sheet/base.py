@@ -24,6 +24,16 @@ def _takes_list(annotation: Any) -> bool:
         len(args) == 1 or args[1] is type(None))
 
 
+def _choices(annotation: Any) -> tuple[Any, ...]:
+    """The values of a Literal field (alone or with None), else ()."""
+    if typing.get_origin(annotation) is typing.Literal:
+        return typing.get_args(annotation)
+    for arg in typing.get_args(annotation):
+        if typing.get_origin(arg) is typing.Literal:
+            return typing.get_args(arg)
+    return ()
+
+
 class Act(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -31,16 +41,36 @@ class Act(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _one_for_a_list(cls, data: Any) -> Any:
-        """``"by": "Date"`` is read as ``"by": ["Date"]`` (small models drop the brackets)."""
+    def _plain_readings(cls, data: Any) -> Any:
+        """What small models write for a field, read the one way it can mean: ``"by": "Date"``
+        as ``["Date"]``; a choice in another case (``"None"`` for ``"none"``); false for a
+        choice that has ``"none"``, true for one that has ``"auto"``; ``"null"`` or ``""`` for an
+        optional field left out. Anything else still fails validation with the fix named."""
         if not isinstance(data, dict):
             return data
         fixed = dict(data)
         for name, info in cls.model_fields.items():
-            value = fixed.get(name)
+            if name not in fixed:
+                continue
+            value = fixed[name]
             if isinstance(value, str | int | float) and not isinstance(value, bool) and \
                     _takes_list(info.annotation):
                 fixed[name] = [value]
+                continue
+            choices = _choices(info.annotation)
+            if not choices:
+                continue
+            optional = not info.is_required() and info.default is None
+            if isinstance(value, str) and value not in choices:
+                folded = {str(c).lower(): c for c in choices}
+                if value.strip().lower() in folded:
+                    fixed[name] = folded[value.strip().lower()]
+                elif optional and value.strip().lower() in ("", "null", "default"):
+                    fixed[name] = None
+            elif value is False and "none" in choices:
+                fixed[name] = "none"
+            elif value is True and "auto" in choices:
+                fixed[name] = "auto"
         return fixed
 
     def apply(self, ctx: EditContext) -> None:

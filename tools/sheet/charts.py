@@ -148,6 +148,8 @@ def _lines(chart: Any, marker: str | None, smooth: bool | None) -> None:
     if marker is None and smooth is None:
         return
     if not isinstance(chart, (LineChart, ScatterChart)):
+        if marker in (None, "none", "auto") and not smooth:
+            return  # nothing asked that a bar, pie or area chart could show
         raise fail("'marker' and 'smooth' apply to line and scatter charts")
     for series in chart.series:
         if marker is not None:

@@ -223,8 +223,8 @@ class EditContext:
             header_row = self.header_row(ws)
             headers = self.headers(ws, header_row)
             folded = {h.lower(): c for h, c in headers.items()}
-            if cells.lower() in folded:
-                col = folded[cells.lower()]
+            col = folded.get(cells.lower()) or _layout_label(cells, folded)
+            if col is not None:
                 box = Box(col, header_row + 1, col, max(used.max_row, header_row + 1))
                 if write:
                     self.writable(ws, box)
