@@ -25,17 +25,13 @@ SAMPLE_ROWS = 3
 
 
 def _kind_of(series: Any) -> str:
-    import pandas as pd
+    """table_io's type name, 'empty' for a column with no value yet (one to fill in)."""
+    from table_io.cell_types import kind_of
 
     if len(series) and bool(series.isna().all()):
         return "empty"
-    if pd.api.types.is_bool_dtype(series):
-        return "yes/no"
-    if pd.api.types.is_numeric_dtype(series):
-        return "number"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "date"
-    return "text"
+    kind = kind_of(series)
+    return "number" if kind == "integer" else kind
 
 
 def _letters(table: Table) -> list[str]:

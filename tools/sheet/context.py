@@ -315,7 +315,7 @@ class EditContext:
         return self._values
 
 
-_KIND_SUFFIX = re.compile(r"\s*\((?:text|number|date|yes/no)[^)]*\)$", re.I)
+_KIND_SUFFIX = re.compile(r"\s*\((?:text|number|date|boolean|empty)[^)]*\)$", re.I)
 _LETTER_PREFIX = re.compile(r"^\$?([A-Za-z]{1,3})[\s:=.)-]+(.+)$")
 
 
