@@ -6,7 +6,7 @@ edit against the request (agent/rules/edits.py)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -85,7 +85,6 @@ class EditIntent:
     sheet_names: tuple[str, ...] = ()
     chart_type: str | None = None
     convert_to: str | None = None
-    notes: tuple[str, ...] = field(default=(), compare=False)
 
     def satisfied(self, kind: str, actions: set[str]) -> bool:
         """Whether the actions done carry out ``kind``."""

@@ -17,7 +17,6 @@ import prompts
 from agent.edit_intent import EditIntent
 from agent.untrusted import as_data
 from table_io.model import Table, Workbook, column_index, column_letter
-from tools.base import Tool
 from tools.tap.formats import format_value
 
 ALWAYS_SHOWN = ("write", "formula", "add_sheet")  # actions most edits lean on
@@ -209,10 +208,10 @@ def turn_prompt(workbook: Workbook, question: str) -> str:
                           view=as_data(view) if view else "", question=question)
 
 
-def opening(tools: Sequence[Tool], question: str, intent: EditIntent, workbook: Workbook,
+def opening(question: str, intent: EditIntent, workbook: Workbook,
             history: Sequence[BaseMessage], text_protocol: bool, k: int = 2) -> list[BaseMessage]:
-    """The conversation before the model's first reply to an edit request."""
-    del tools  # the edit prompt documents the sheet tool's actions itself
+    """The conversation before the model's first reply to an edit request (the prompt
+    documents the sheet tool's actions itself)."""
     first = workbook.tables[0] if workbook.tables else None
     header = first.header_rows[-1] if first is not None and first.header_rows else None
     shots = exemplar_messages(choose_exemplars(intent, k, header))

@@ -70,7 +70,7 @@ class Run:
         tools = list(self.tools.values())
         if self.edit_mode:
             self.messages = edit_prompt.opening(
-                tools, self.question, self.context.intent, self.context.workbook,
+                self.question, self.context.intent, self.context.workbook,
                 self.context.history, self.model.text_protocol)
         else:
             self.messages = prompting.opening(tools, self.question, self.context,
