@@ -50,11 +50,14 @@ def header_row(state: RunState, subject: Any) -> SendBack | None:
     return SendBack(state.msg("edit_header_row", places=shown))
 
 
-@rule("edit-formula-as-text", "edit", "an edit that writes a formula as text with 'write' "
-      "(it would show as text, never computed) is taken back: use the formula or fill action")
+@rule("edit-formula-as-text", "edit", "when the request asks for a calculation, an edit that "
+      "writes a formula as text with 'write' (shown as text, never computed) is taken back: use "
+      "the formula or fill action")
 def formula_as_text(state: RunState, subject: Any) -> SendBack | None:
-    if not isinstance(subject, Drafted) or not subject.readback.formulas_as_text:
-        return None
+    intent = _requested(state)
+    if (not isinstance(subject, Drafted) or not subject.readback.formulas_as_text
+            or intent is None or not {"formula", "fill"} & set(intent.kinds)):
+        return None  # text that starts with '=' is written as text unless a formula is asked for
     where, text = subject.readback.formulas_as_text[0]
     return SendBack(state.msg("edit_formula_as_text", where=where, text=text))
 

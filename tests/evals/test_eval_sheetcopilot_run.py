@@ -33,8 +33,10 @@ def test_runner_records_exec_and_pass_and_resumes(tmp_path: Path) -> None:
     model = ScriptedChatModel(lambda messages: tool_call("final_answer", answer="done"))
     report = run_sheetcopilot_tasks(model, label="scripted", limit=2, out_dir=tmp_path,
                                     progress=False)
-    assert (report["n_total"], report["executed"], report["passed"]) == (2, 2, 0)
-    assert report["exec_at_1"] == 1.0 and report["pass_at_1"] == 0.0
+    # an answer with no edit executed nothing: SheetCopilot's tasks all ask for a change
+    assert (report["n_total"], report["executed"], report["passed"]) == (2, 0, 0)
+    assert report["exec_at_1"] == 0.0 and report["pass_at_1"] == 0.0
+    assert report["failures"] == {"no edit": 2}
     assert all(Path(t["workbook"]).exists() for t in report["tasks"])
     lines = (tmp_path / "results.jsonl").read_text().splitlines()
     assert [json.loads(x)["id"] for x in lines] == ["1_BoomerangSales", "2_BoomerangSales"]

@@ -89,6 +89,8 @@ CASES = [
     Case("astextformula/real-formula", "edit-formula-as-text", asked(COLUMN), PROFIT, None),
     Case("astextformula/an-answer", "edit-formula-as-text", asked(COLUMN), answer("done"),
          None),
+    Case("astextformula/text-asked-for", "edit-formula-as-text",
+         asked("Write these notes in column A"), AS_TEXT, None),
     # edit-error-values
     Case("errors/name-error", "edit-error-values", asked(COLUMN), ERRORS,
          like(SendBack, "Sheet1!E2 = #NAME?", "=Revenue-Cost")),
