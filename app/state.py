@@ -134,6 +134,15 @@ def injected_spec(env: dict[str, str] | None = None) -> ModelSpec | None:
     return parse_spec(text) if text else None
 
 
+def injected_spec_or_none() -> ModelSpec | None:
+    """``injected_spec()``, or None when TABLEPILOT_APP_MODEL is malformed (the chat's start
+    shows that error; labels and defaults just fall back to the page's settings)."""
+    try:
+        return injected_spec()
+    except ValueError:
+        return None
+
+
 def injected_model(env: dict[str, str] | None = None) -> Any | None:
     """The model TABLEPILOT_APP_MODEL names: a ScriptedChatModel for "scripted:<path>" (a JSON
     or YAML list of turns: a string, {"tool": name, "args": {...}}, or {"content": ...,
@@ -503,20 +512,14 @@ class AppState:
 
         if self.effort:
             return self.effort
-        try:
-            spec = injected_spec()
-        except ValueError:  # a bad TABLEPILOT_APP_MODEL: the chat's start shows the error
-            spec = None
+        spec = injected_spec_or_none()
         local = spec.kind == "local" if spec else self.settings.backend == "local"
         return LOCAL_EFFORT if local else REMOTE_EFFORT
 
     def model_label(self) -> str:
         if self.model_desc:
             return self.model_desc
-        try:
-            spec = injected_spec()
-        except ValueError:  # a bad TABLEPILOT_APP_MODEL: the chat's start shows the error
-            spec = None
+        spec = injected_spec_or_none()
         return spec_label(spec) if spec else self.settings.label()
 
     # -- corrections to what the detector found

@@ -10,10 +10,10 @@ returns it once, like the answer checks.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from agent.rules.base import Accept, Drafted, Proposed, Rule, RunState, SendBack, rule
+from tools.sheet.readback import show_value
 
 _BAR_LIKE = {"bar", "column"}
 
@@ -21,12 +21,6 @@ _BAR_LIKE = {"bar", "column"}
 def _requested(state: RunState) -> Any:
     intent = state.intent
     return intent if intent is not None and intent.is_edit else None
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, dt.datetime) and value.time() == dt.time(0):
-        return value.date().isoformat()
-    return value.isoformat() if isinstance(value, dt.date) else repr(value)
 
 
 @rule("edit-changed-nothing", "edit", "an edit that changed no cell, sheet or object is taken "
@@ -86,8 +80,8 @@ def sort_direction(state: RunState, subject: Any) -> SendBack | None:
             continue
         wanted = "ascending" if intent.ascending else "descending"
         return SendBack(state.msg(
-            "edit_sort_direction", where=f"{s.sheet}!{s.range}", first=_show(s.first),
-            last=_show(s.last), wanted=wanted, desc="false" if intent.ascending else "true"))
+            "edit_sort_direction", where=f"{s.sheet}!{s.range}", first=show_value(s.first),
+            last=show_value(s.last), wanted=wanted, desc="false" if intent.ascending else "true"))
     return None
 
 

@@ -60,8 +60,8 @@ class Readback:
         for s in self.sorts:
             name = f"{s.column} ({s.header})" if s.header else s.column
             order = {True: "ascending", False: "descending", None: "unchanged"}[s.ascending]
-            lines.append(f"check: {s.sheet}!{s.range} sorted by {name}: first {_show(s.first)}, "
-                         f"last {_show(s.last)} ({order}{', ' + s.kind if s.kind else ''})")
+            lines.append(f"check: {s.sheet}!{s.range} sorted by {name}: first {show_value(s.first)}, "
+                         f"last {show_value(s.last)} ({order}{', ' + s.kind if s.kind else ''})")
         for c in self.charts:
             lines.append(f"check: a {c.get('type')} chart on {c.get('sheet')} of {c.get('data')} "
                          f"({c.get('series')} series, {c.get('points')} points)")
@@ -88,11 +88,12 @@ class Readback:
                 "formulas_as_text": [list(f) for f in self.formulas_as_text]}
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any, limit: int = 40) -> str:
+    """A key value as the checks say it: dates as ISO (no midnight time), the rest as repr."""
     if isinstance(value, dt.datetime) and value.time() == dt.time(0):
         return value.date().isoformat()
     text = value.isoformat() if isinstance(value, dt.date) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 def value_kind(values: list[Any]) -> str:

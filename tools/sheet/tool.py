@@ -124,14 +124,7 @@ class SheetTool(Tool):
             counts[str(entry["action"])] = counts.get(str(entry["action"]), 0) + 1
         label = ", ".join(name if n == 1 else f"{n} {name}" for name, n in counts.items())
         base_path = self.versions.current_path
-        edited: dict[str, Any] = {}
-
-        def apply(wb: Any) -> None:
-            edited["sheets"], edited["snapshot"] = list(wb.sheetnames), snapshot(wb)
-            edited["summaries"] = summarize_actions(journal, wb)
-            edited["wb"] = wb
-            edited["ctx"] = _apply_all(wb, actions, self.versions)
-
+        apply, edited = self._applier(actions, journal)
         try:
             number = self.versions.commit(journal, apply, note=label)
         except VersionConflictError as exc:
@@ -164,6 +157,21 @@ class SheetTool(Tool):
                           cells=sorted({f"{c.sheet}!{c.cell}" for c in changes
                                         if c.kind != "sheet" and not c.recomputed})[:200])
 
+    def _applier(self, actions: list[Act], journal: list[dict[str, Any]]
+                 ) -> tuple[Callable[[Any], None], dict[str, Any]]:
+        """The function that edits a loaded copy, and where it leaves what the diff, the words
+        and the read-back need: the sheets and cells before, the lines in words (read before
+        the edit), the edited workbook and the EditContext."""
+        edited: dict[str, Any] = {}
+
+        def apply(wb: Any) -> None:
+            edited["sheets"], edited["snapshot"] = list(wb.sheetnames), snapshot(wb)
+            edited["summaries"] = summarize_actions(journal, wb)
+            edited["wb"] = wb
+            edited["ctx"] = _apply_all(wb, actions, self.versions)
+
+        return apply, edited
+
     def explain_invalid(self, raw: dict[str, Any], exc: ValidationError) -> ToolError | None:
         actions = raw.get("actions")
         if not isinstance(actions, list) or not actions:
@@ -190,15 +198,7 @@ class SheetTool(Tool):
     def draft(self, actions: list[Any]) -> Draft:
         """``actions`` applied to a copy of the current version: changes, read-back, words."""
         parsed = parse_actions(actions)
-        journal = [a.model_dump(exclude_none=True) for a in parsed]
-        edited: dict[str, Any] = {}
-
-        def apply(wb: Any) -> None:
-            edited["sheets"], edited["snapshot"] = list(wb.sheetnames), snapshot(wb)
-            edited["summaries"] = summarize_actions(journal, wb)
-            edited["wb"] = wb
-            edited["ctx"] = _apply_all(wb, parsed, self.versions)
-
+        apply, edited = self._applier(parsed, [a.model_dump(exclude_none=True) for a in parsed])
         with tempfile.TemporaryDirectory(prefix="tablepilot-preview-") as tmp:
             target = Path(tmp) / f"preview{self.versions.current_path.suffix}"
             report = self.versions.build(apply, target)
