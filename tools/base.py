@@ -47,6 +47,8 @@ class ToolResult:
     error: ToolError | None = None
     tables: list[str] = field(default_factory=list)  # catalog tables the call read
     cells: list[str] = field(default_factory=list)  # A1 references the result came from
+    read_as: list[str] = field(default_factory=list)  # invalid arguments repaired, how (notes)
+    ran_with: dict[str, Any] | None = None  # the repaired arguments that ran (None: as given)
 
     @property
     def ok(self) -> bool:
@@ -91,17 +93,18 @@ class Tool(ABC):
         """Validate, run, and turn every failure into a ToolResult with an error."""
         raw = {**(arguments or {}), **kwargs}
         started = time.perf_counter()
+        read_as: list[str] = []
         try:
             args = self.Args.model_validate(raw)
         except ValidationError as exc:
-            error = self.explain_invalid(raw, exc)
-            if error is None:
-                problems = "; ".join(
-                    f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
-                    for e in exc.errors())
-                error = ToolError("arguments", f"invalid arguments for {self.name}: {problems}",
-                                  hint=f"expected arguments: {list(self.Args.model_fields)}")
-            return ToolResult(observation=error.render(), error=error)
+            repaired = self.repair_invalid(raw, exc)
+            if repaired is None:
+                return self._invalid(raw, exc)
+            fixed, read_as = repaired
+            try:
+                args = self.Args.model_validate(fixed)
+            except ValidationError:
+                return self._invalid(raw, exc)
         try:
             result = self.run(args)
         except ToolFailure as exc:
@@ -113,11 +116,30 @@ class Tool(ABC):
                                 payload=CrashPayload(traceback=traceback.format_exc()))
         if isinstance(result.payload, dict):
             result.payload.setdefault("duration_s", time.perf_counter() - started)
+        if read_as:
+            result.read_as, result.ran_with = read_as, fixed
+            result.observation = "\n".join([*(f"note: {n}" for n in read_as), result.observation])
         return result
+
+    def _invalid(self, raw: dict[str, Any], exc: ValidationError) -> ToolResult:
+        error = self.explain_invalid(raw, exc)
+        if error is None:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                for e in exc.errors())
+            error = ToolError("arguments", f"invalid arguments for {self.name}: {problems}",
+                              hint=f"expected arguments: {list(self.Args.model_fields)}")
+        return ToolResult(observation=error.render(), error=error)
 
     def explain_invalid(self, raw: dict[str, Any], exc: ValidationError) -> ToolError | None:
         """The model's invalid arguments explained with the fix to make (None: pydantic's own
         messages). A tool with a rich argument schema overrides this."""
+        return None
+
+    def repair_invalid(self, raw: dict[str, Any], exc: ValidationError
+                       ) -> tuple[dict[str, Any], list[str]] | None:
+        """Invalid arguments read the one way they can mean, with a note per change for the
+        model; None (the default) sends the error back instead."""
         return None
 
     def as_langchain(self) -> Any:

@@ -10,6 +10,7 @@ returns it once, like the answer checks.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from agent.rules.base import Accept, Drafted, Proposed, Rule, RunState, SendBack, rule
@@ -53,7 +54,11 @@ def formula_as_text(state: RunState, subject: Any) -> SendBack | None:
             or intent is None or not {"formula", "fill"} & set(intent.kinds)):
         return None  # text that starts with '=' is written as text unless a formula is asked for
     where, text = subject.readback.formulas_as_text[0]
-    return SendBack(state.msg("edit_formula_as_text", where=where, text=text))
+    sheet, _, cells = where.rpartition("!")
+    action = {"action": "formula", **({"sheet": sheet.strip("'")} if sheet else {}),
+              "range": cells, "formula": text}
+    return SendBack(state.msg("edit_formula_as_text", where=where, text=text,
+                              action=json.dumps(action, ensure_ascii=False)))
 
 
 @rule("edit-error-values", "edit", "an edit whose formulas compute Excel errors (#NAME?, "

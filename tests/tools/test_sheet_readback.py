@@ -188,8 +188,15 @@ def test_a_chart_type_in_other_words_is_the_type_it_names(tool: SheetTool, writt
     assert back.charts[0]["type"] == kind
 
 
-def test_an_unknown_chart_type_still_names_the_choices(tool: SheetTool) -> None:
+def test_a_misspelt_chart_type_is_read_as_the_close_choice_and_said(tool: SheetTool) -> None:
     result = tool({"actions": [{"action": "chart", "sheet": "Staff", "type": "pies",
+                                "data": "C1:C5"}]})
+    assert result.ok and result.observation.startswith("note: action 0 (chart)")
+    assert '"type": "pie"' in result.observation
+
+
+def test_an_unknown_chart_type_still_names_the_choices(tool: SheetTool) -> None:
+    result = tool({"actions": [{"action": "chart", "sheet": "Staff", "type": "radar-spiderweb",
                                 "data": "C1:C5"}]})
     assert not result.ok and "'pie'" in result.observation
 

@@ -181,6 +181,18 @@ class SheetTool(Tool):
         message, hint = explain_invalid(actions, exc)
         return ToolError("arguments", message, hint=hint)
 
+    def repair_invalid(self, raw: dict[str, Any], exc: ValidationError
+                       ) -> tuple[dict[str, Any], list[str]] | None:
+        actions = raw.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return None
+        from tools.sheet.validation import repair_invalid
+
+        repaired = repair_invalid(actions, exc)
+        if repaired is None:
+            return None
+        return {**raw, "actions": repaired[0]}, repaired[1]
+
     def revert(self, result: ToolResult) -> None:
         """Take back the version ``result`` saved (an edit check found it wrong): the version
         before it is current again, and the withdrawn one cannot be redone."""

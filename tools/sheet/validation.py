@@ -20,6 +20,7 @@ from tools.sheet.actions import ACTION_NAMES, ACTION_TYPES, Action
 
 MODELS: dict[str, type[BaseModel]] = dict(zip(ACTION_NAMES, ACTION_TYPES, strict=True))
 _ONE: TypeAdapter[Any] = TypeAdapter(Action)
+_ONE_LIST: TypeAdapter[Any] = TypeAdapter(list[Action])
 _MAX_ACTIONS = 6
 _MAX_JSON = 240
 
@@ -210,7 +211,33 @@ def explain_invalid(raw_actions: list[Any], exc: ValidationError) -> tuple[str, 
         return f"invalid actions: {problems}", f"actions are {', '.join(ACTION_NAMES)}"
 
 
-def _explain(raw_actions: list[Any], exc: ValidationError) -> tuple[str, str]:
+def repair_invalid(raw_actions: list[Any], exc: ValidationError) -> tuple[list[dict[str, Any]], list[str]] | None:
+    """The actions read the one way each can mean, and a note per action changed; None unless
+    every invalid action has such a reading that keeps all the model said (fields renamed,
+    values put in the shape wanted, an action named in the wrong field or spelled in another
+    case). Like the SQL tool's repairs: the call goes through, and the model is told how it
+    was read instead of being sent back for a slip of form."""
+    try:
+        per_action, general = _per_action(exc)
+        if general or not per_action:
+            return None
+        actions = [dict(a) if isinstance(a, Mapping) else a for a in raw_actions]
+        notes = []
+        for index, errors in sorted(per_action.items()):
+            if not 0 <= index < len(raw_actions):
+                return None
+            message, _, repaired = _examine(index, raw_actions[index], errors)
+            if repaired is None:
+                return None
+            actions[index] = repaired
+            notes.append(f"{message}; read as {_json(repaired)}")
+        _ONE_LIST.validate_python(actions)
+    except Exception:  # on the error path: no repair rather than a crash
+        return None
+    return actions, notes
+
+
+def _per_action(exc: ValidationError) -> tuple[dict[int, list[dict[str, Any]]], list[str]]:
     per_action: dict[int, list[dict[str, Any]]] = {}
     general: list[str] = []
     for error in exc.errors():
@@ -222,6 +249,11 @@ def _explain(raw_actions: list[Any], exc: ValidationError) -> tuple[str, str]:
                            + _json(example("write")))
             continue
         per_action.setdefault(loc[0], []).append({**error, "loc": tuple(loc[1:])})
+    return per_action, general
+
+
+def _explain(raw_actions: list[Any], exc: ValidationError) -> tuple[str, str]:
+    per_action, general = _per_action(exc)
     messages, hints = list(dict.fromkeys(general)), []
     for index in sorted(per_action)[:_MAX_ACTIONS]:
         raw = raw_actions[index] if 0 <= index < len(raw_actions) else None
@@ -249,21 +281,30 @@ def example(name: str, sheet: str | None = None) -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- one action
 def _explain_action(index: int, raw: Any, errors: list[dict[str, Any]]) -> tuple[str, str]:
+    message, hint, _ = _examine(index, raw, errors)
+    return message, hint
+
+
+def _examine(index: int, raw: Any, errors: list[dict[str, Any]]) -> tuple[str, str, dict[str, Any] | None]:
+    """(message, hint, repaired): ``repaired`` is the action read the one way it can mean, when
+    that loses nothing the model wrote (fields renamed, values in the shape wanted), else None."""
     head = f"action {index}"
     first = errors[0]
     if not first["loc"]:  # the action itself: not an object, or no/unknown 'action'
-        return _explain_tag(head, raw, first)
+        message, hint = _explain_tag(head, raw, first)
+        return message, hint, _retagged(raw)
     name = str(first["loc"][0])
     model = MODELS.get(name)
     head = f"{head} ({name})"
     if model is None or not isinstance(raw, Mapping):
-        return f"{head}: {first['msg']}", ""
+        return f"{head}: {first['msg']}", "", None
     fields = model.model_fields
     what: list[str] = []
     fixes: list[str] = []
     seen: set[str] = set()
     corrected: dict[str, Any] = dict(raw)
     missing: list[str] = []
+    lost = False  # a field with content dropped: the repair would lose what the model meant
     order = {"extra_forbidden": 0, "missing": 2}  # renamed fields first: they may fill a missing one
     for error in sorted(errors, key=lambda e: order.get(e["type"], 1)):
         if len(error["loc"]) < 2:
@@ -273,7 +314,8 @@ def _explain_action(index: int, raw: Any, errors: list[dict[str, Any]]) -> tuple
             continue
         seen.add(field)
         if error["type"] == "extra_forbidden":
-            w, f = _unknown_field(name, field, raw.get(field), fields, corrected)
+            w, f, kept = _unknown_field(name, field, raw.get(field), fields, corrected)
+            lost = lost or not kept
         elif error["type"] == "missing":
             if field in corrected:  # given under another name, said above
                 continue
@@ -285,13 +327,15 @@ def _explain_action(index: int, raw: Any, errors: list[dict[str, Any]]) -> tuple
         fixes.append(f)
     message = f"{head}: {_join(what) if what else first['msg']}"
     hint = f"{head}: " + "; ".join(f for f in fixes if f)
+    repaired = None
     if missing:
         hint += f"; an example: {_json(example(name, _text(raw.get('sheet'))))}"
     else:
         fixed = _valid(corrected)
         if fixed is not None and fixed != dict(raw):
             hint += _corrected(fixed)
-    return message, hint
+            repaired = None if lost else fixed
+    return message, hint, repaired
 
 
 def _explain_tag(head: str, raw: Any, error: dict[str, Any]) -> tuple[str, str]:
@@ -324,6 +368,35 @@ def _explain_tag(head: str, raw: Any, error: dict[str, Any]) -> tuple[str, str]:
             f"{head}: every action needs \"action\", one of {', '.join(ACTION_NAMES)}")
 
 
+# Names that can only mean one action (a repair applies these; the others are only hints).
+_SAFE_SYNONYMS = frozenset({
+    "set_value", "set_values", "set_cell", "write_cell", "write_values", "add_formula", "set_formula",
+    "autofill", "fill_down", "copy_range", "find_replace", "merge_cells", "unmerge_cells",
+    "remove_duplicates", "drop_duplicates", "deduplicate", "insert_row", "insert_column",
+    "insert_columns", "delete_row", "delete_column", "delete_columns", "create_sheet", "new_sheet",
+    "insert_sheet", "freeze_panes", "sort_range", "autofilter", "pivot_table", "conditional_format",
+    "conditional_formatting", "data_validation", "add_chart", "create_chart", "insert_chart",
+})
+
+
+def _retagged(raw: Any) -> dict[str, Any] | None:
+    """``raw`` with its action named right: another case or separator (``"Sort"``,
+    ``"add-sheet"``), a name that can only mean one action, or the name given under ``type``."""
+    if not isinstance(raw, Mapping):
+        return None
+    given = raw.get("action")
+    if isinstance(given, str):
+        key = given.strip().lower().replace(" ", "_").replace("-", "_")
+        name = key if key in MODELS else ACTION_SYNONYMS.get(key) if key in _SAFE_SYNONYMS else None
+        return _valid({**raw, "action": name}) if name and name != given else None
+    if given is None:
+        for key in ("type", "action_type"):
+            value = raw.get(key)
+            if isinstance(value, str) and value.strip().lower() in MODELS:
+                return _valid({"action": value.strip().lower(), **{k: v for k, v in raw.items() if k != key}})
+    return None
+
+
 def _closest_actions(text: str) -> list[str]:
     key = text.strip().lower().replace(" ", "_").replace("-", "_")
     found = [ACTION_SYNONYMS[key]] if key in ACTION_SYNONYMS else []
@@ -345,14 +418,16 @@ def _guess_action(raw: Mapping[str, Any]) -> list[str]:
 
 # --------------------------------------------------------------------------- one field
 def _unknown_field(name: str, field: str, value: Any, fields: Mapping[str, Any],
-                   corrected: dict[str, Any]) -> tuple[str, str]:
+                   corrected: dict[str, Any]) -> tuple[str, str, bool]:
+    """(what, fix, kept): ``kept`` is False when the fix drops something the model said."""
     what = f"it has no field {field!r}"
     if field == "type" and isinstance(value, str) and value.strip().lower() in MODELS:
         corrected.pop(field, None)
-        return what, f"{name} has no field 'type'; the action name goes in 'action' (here {name!r}): remove 'type'"
+        return what, f"{name} has no field 'type'; the action name goes in 'action' (here {name!r}): remove 'type'", \
+            value.strip().lower() == name
     if field == "formula" and name == "write":
         corrected.pop(field, None)
-        return what, "write has no field 'formula'; formulas go in a separate action: " + _json(example("formula"))
+        return what, "write has no field 'formula'; formulas go in a separate action: " + _json(example("formula")), False
     right = _RENAMES.get(name, {}).get(field)
     if right is None and field in _ANY_RENAMES and _ANY_RENAMES[field] in fields:
         right = _ANY_RENAMES[field]
@@ -362,15 +437,16 @@ def _unknown_field(name: str, field: str, value: Any, fields: Mapping[str, Any],
     if right is None:
         corrected.pop(field, None)
         allowed = [f for f in fields if f != "action"]
-        return what, f"{name} has no field {field!r}; its fields are {', '.join(allowed)}"
+        return what, f"{name} has no field {field!r}; its fields are {', '.join(allowed)}", \
+            value in (None, "", False, [], {})
     new_value = _coerce(_renamed_value(name, field, right, value), fields[right].annotation)
-    corrected.setdefault(right, new_value)
+    kept = corrected.setdefault(right, new_value) == new_value
     corrected.pop(field, None)
     note = _NOTES.get((name, right))
     if note and note.startswith("use "):
-        return what, f"{name} has no field {field!r}; {note}"
+        return what, f"{name} has no field {field!r}; {note}", kept
     shown = _json({right: new_value})[1:-1]
-    return what, f"{name} has no field {field!r}; use {shown}" + (f" ({note})" if note else "")
+    return what, f"{name} has no field {field!r}; use {shown}" + (f" ({note})" if note else ""), kept
 
 
 def _renamed_value(name: str, field: str, right: str, value: Any) -> Any:

@@ -85,7 +85,8 @@ CASES = [
     Case("header/an-answer", "edit-header-row", asked(COLUMN), answer("done"), None),
     # edit-formula-as-text
     Case("astextformula/write-of-a-formula", "edit-formula-as-text", asked(COLUMN), AS_TEXT,
-         like(SendBack, "Sheet1!B3:B122", "'=B2*0.75'", '"action": "fill"')),
+         like(SendBack, "Sheet1!B3:B122", "'=B2*0.75'", '"action": "fill"',
+              '{"action": "formula", "sheet": "Sheet1", "range": "B3:B122", "formula": "=B2*0.75"}')),
     Case("astextformula/real-formula", "edit-formula-as-text", asked(COLUMN), PROFIT, None),
     Case("astextformula/an-answer", "edit-formula-as-text", asked(COLUMN), answer("done"),
          None),
