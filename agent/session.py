@@ -8,8 +8,8 @@ then questions are answered straight from the source file, so a big CSV is not c
 when it is edited. With ``auto_apply=False`` an edit the model asks for is only previewed and
 held in ``pending`` until ``apply_pending()`` (or ``discard_pending()``).
 
-A person's table corrections (``correct_table``: a table's range and header rows, table_io's
-overrides) are kept by the session and laid again on every version it opens.
+A person's table corrections (``correct_table``: a table's range, header rows and column
+types, table_io's overrides) are kept by the session and laid again on every version it opens.
 """
 
 from __future__ import annotations
@@ -296,31 +296,53 @@ class Session:
 
     @property
     def overrides(self) -> dict[str, dict[str, Any]]:
-        """The corrections in force: ``{table key: {"range", "header_rows", "name"}}``."""
+        """The corrections in force: ``{table key: {"range", "header_rows", "name", "types",
+        "csv"}}``."""
         return {key: dict(spec) for key, spec in self._overrides.items()}
 
     def correct_table(self, table: str, *, range: str | None = None,
                       header_rows: int | list[int] | None = None,
-                      name: str | None = None) -> Workbook:
+                      name: str | None = None,
+                      types: dict[str, str | None] | None = None,
+                      csv: dict[str, str] | None = None) -> Workbook:
         """Re-cut one table as the person says, now and on every later version.
 
         ``table``: a table name, a sheet name or ``"Sheet!A3:F20"``; ``range``: an A1 range on
-        its sheet; ``header_rows``: how many rows form the header, or their sheet row numbers
-        (see table_io.overrides). Returns the corrected workbook; raises table_io's
-        OverrideError (a TableIOError) at once when the correction does not fit, and then
-        nothing changes. The next turn's tools (SQL catalog included) read the corrected table.
+        its sheet; ``header_rows``: how many rows form the header, or their sheet row numbers;
+        ``types``: how to read columns, ``{column: kind}`` with a kind of
+        table_io.cell_types.COLUMN_KINDS, or None to read that column as detected again;
+        ``csv``: the delimiter and/or encoding to read a CSV file with (see
+        table_io.overrides). Settings are added to the table's earlier correction. Returns the
+        corrected workbook; raises table_io's OverrideError (a TableIOError) at once when the
+        correction does not fit, and then nothing changes. The next turn's tools (SQL catalog
+        included) read the corrected table.
         """
-        spec: dict[str, Any] = {}
+        given: dict[str, Any] = {}
         if range:
-            spec["range"] = range.strip().upper()
+            given["range"] = range.strip().upper()
         if header_rows is not None:
-            spec["header_rows"] = header_rows
+            given["header_rows"] = header_rows
         if name:
-            spec["name"] = name
+            given["name"] = name
+        if csv and any(csv.values()):
+            given["csv"] = {k: v for k, v in csv.items() if v}
+        if not given and not types:
+            raise ValueError("a correction needs a range, header rows, a name, column types or "
+                             "CSV settings")
+        spec = {**self._overrides.get(table, {}), **given}
+        if types:
+            kinds = {**spec.get("types", {}), **types}
+            spec["types"] = {column: kind for column, kind in kinds.items() if kind}
+            if not spec["types"]:
+                del spec["types"]
+        overrides = {**self._overrides, table: spec}
         if not spec:
-            raise ValueError("a correction needs a range, header rows or a name")
-        workbook = self.set_overrides({**self._overrides, table: spec})
-        shown = ", ".join(f"{k} {v}" for k, v in spec.items())
+            del overrides[table]  # every setting taken back: the table is read as detected
+        workbook = self.set_overrides(overrides)
+        shown = ", ".join(f"{k} {v}" for k, v in given.items())
+        if types:
+            read = ", ".join(f"{c} as {k or 'detected'}" for c, k in types.items())
+            shown = f"{shown}, columns read: {read}" if shown else f"columns read: {read}"
         self.turns.append(Turn("", event=f"The user corrected table {table} ({shown})."))
         return workbook
 

@@ -524,8 +524,14 @@ class AppState:
 
     # -- corrections to what the detector found
 
-    def correct_table(self, table: str, *, range: str | None, header_rows: list[int] | None) -> None:
-        """Re-cut one table with a person's range and header rows (table_io's overrides).
+    def correct_table(self, table: str, *, range: str | None = None,
+                      header_rows: list[int] | None = None,
+                      types: dict[str, str | None] | None = None,
+                      csv: dict[str, str] | None = None) -> None:
+        """Re-cut one table with a person's range and header rows, read some of its columns
+        as they say (``types``: {column: kind of table_io.cell_types.COLUMN_KINDS, or None for
+        as detected}), or read a CSV file with the delimiter and encoding they give (``csv``);
+        table_io's overrides, added to the table's earlier correction.
 
         Raises table_io's OverrideError (a TableIOError) when the correction does not fit.
         """
@@ -534,19 +540,30 @@ class AppState:
             override["range"] = range.strip().upper()
         if header_rows is not None:
             override["header_rows"] = header_rows
-        if not override or self.upload_path is None:
+        csv = {key: value for key, value in (csv or {}).items() if value}
+        if csv:
+            override["csv"] = csv
+        if (not override and not types) or self.upload_path is None:
             return
         if self.session is not None:  # the session keeps it on every later version
-            corrected = self.session.correct_table(table, range=range, header_rows=header_rows)
+            corrected = self.session.correct_table(table, range=range, header_rows=header_rows,
+                                                   types=types, csv=csv or None)
             self.overrides = self.session.overrides
         else:
-            overrides = {**self.overrides, table: override}
+            overrides = with_types({**self.overrides, table: {**self.overrides.get(table, {}), **override}},
+                                   table, types or {})
             corrected = open_workbook(self.upload_path, limits=upload_limits(),
                                       overrides=overrides)
             self.overrides = overrides
         if self.version == 0:
             self.workbook = corrected
-        self.notice = f"Table {table} re-read as {override.get('range', 'before')}"
+        if csv and "range" not in override:
+            self.notice = f"Table {table} re-read with {', '.join(f'{k} {v!r}' for k, v in csv.items())}"
+        elif override:
+            self.notice = f"Table {table} re-read as {override.get('range', 'before')}"
+        else:
+            read = ", ".join(f"{column} as {kind or 'detected'}" for column, kind in (types or {}).items())
+            self.notice = f"Table {table} re-read: {read}"
 
     def _session_overrides(self) -> None:
         """Hand the corrections made so far to a new session."""
@@ -707,6 +724,21 @@ class AppState:
 STALE_RUN_S = 15 * 60.0
 ChartKind = Literal["bar", "line"]
 CHART_SHEET = "Chart data"
+
+
+def with_types(overrides: dict[str, dict[str, Any]], table: str,
+               types: dict[str, str | None]) -> dict[str, dict[str, Any]]:
+    """``overrides`` with ``types`` laid on ``table``'s column types (None: as detected again);
+    a table left with no setting is dropped."""
+    spec = dict(overrides.get(table, {}))
+    kinds = {**spec.get("types", {}), **types}
+    spec["types"] = {column: kind for column, kind in kinds.items() if kind}
+    if not spec["types"]:
+        del spec["types"]
+    out = {**overrides, table: spec}
+    if not spec:
+        del out[table]
+    return out
 
 
 def shorten(text: str, limit: int = 60) -> str:

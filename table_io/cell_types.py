@@ -13,6 +13,12 @@ Each column gets one type, decided from all its values:
 
 Empty markers (``N/A``, ``-``, ``—``, blank) are missing in typed columns; a text column keeps
 them as written except blanks.
+
+A person may say how a column is to be read (``type_column(values, name, kind=...)``, one of
+:data:`COLUMN_KINDS`): ``text`` keeps the cells as written (a zip code or an ID), the number
+kinds read text as numbers with a decimal point or a decimal comma, the date kinds read
+``03/04/2024`` day first or month first. Dates that fit both orders are recorded
+(``series.attrs['ambiguous_dates']``) so the reading notes can say which order was chosen.
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ _DATE_FORMATS = [
     "%d %B %Y", "%d-%b-%Y", "%d-%b-%y", "%b %d %Y", "%B %d %Y",
 ]  # no month-year ("May 2004"): a day would be invented
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# the orders a person can pick for a column (table_io.overrides' ``types`` setting)
+COLUMN_KINDS = ("text", "number", "number (decimal comma)", "date (day first)", "date (month first)")
 
 
 def is_blank(value: Any) -> bool:
@@ -87,8 +95,11 @@ def kind_of(series: pd.Series) -> str:
     return "text"
 
 
-def type_column(values: Sequence[Any], name: str = "") -> pd.Series:
-    """One typed Series for a column's raw values (see the module docstring)."""
+def type_column(values: Sequence[Any], name: str = "", kind: str | None = None) -> pd.Series:
+    """One typed Series for a column's raw values (see the module docstring); ``kind``, one of
+    :data:`COLUMN_KINDS`, reads it as a person said instead of as detected."""
+    if kind is not None:
+        return read_as(values, kind)
     kinds = set(map(type, values))
     if kinds and kinds <= {float, int}:
         return _numeric_from_numbers(values, name)
@@ -146,7 +157,7 @@ def _from_text(strings: list[str], name: str) -> pd.Series:
     if parsed is None:
         return pd.Series(np.array(strings, dtype=object), dtype="str")
     kind, mapping, note = parsed
-    return _noted(_materialise(kind, [mapping[s] for s in strings]), note)
+    return _noted(_materialise(kind, [mapping[s] for s in strings]), note, uniques)
 
 
 def _mixed(cleaned: list[Any], present: list[Any], kinds: set[type], name: str) -> pd.Series:
@@ -169,13 +180,18 @@ def _mixed(cleaned: list[Any], present: list[Any], kinds: set[type], name: str) 
             out.append(mapping[v.strip()])
         else:
             out.append(v)
-    return _noted(_materialise(kind, out), note)
+    return _noted(_materialise(kind, out), note, uniques)
 
 
-def _noted(series: pd.Series, note: str) -> pd.Series:
-    """Remember how the text was written (``series.attrs['parsed_from_text']``)."""
+def _noted(series: pd.Series, note: str, texts: Sequence[str] = ()) -> pd.Series:
+    """Remember how the text was written (``series.attrs['parsed_from_text']``), and whether
+    text dates fit both day-first and month-first (``series.attrs['ambiguous_dates']``)."""
     if note:
         series.attrs["parsed_from_text"] = note
+    if note.startswith("date text ") and texts:
+        ambiguous = ambiguous_order(texts, note.removeprefix("date text "))
+        if ambiguous:
+            series.attrs["ambiguous_dates"] = ambiguous
     return series
 
 
@@ -210,6 +226,32 @@ def _parse_uniques(
             dates, fmt = parsed
             return "date", {**markers, **dict(zip(real, dates, strict=True))}, f"date text {fmt}"
     return None
+
+
+def _swapped(fmt: str) -> str:
+    """The same date format with day and month exchanged ('%m/%d/%Y' -> '%d/%m/%Y')."""
+    return fmt.replace("%d", "%@").replace("%m", "%d").replace("%@", "%m")
+
+
+def ambiguous_order(texts: Sequence[str], fmt: str) -> dict[str, str] | None:
+    """When text dates read with ``fmt`` would also all read with day and month exchanged (and
+    give other dates: every day is 12 or less), which order was chosen and an example, e.g.
+    ``{"chosen": "month first", "example": "03/04/2024"}``; else None."""
+    if "%d" not in fmt or "%m" not in fmt or fmt.startswith("%Y"):
+        return None
+    other = _swapped(fmt)
+    example = None
+    for text in dict.fromkeys(t.strip() for t in texts if t.strip().lower() not in EMPTY_MARKERS):
+        try:
+            one, two = dt.datetime.strptime(text, fmt), dt.datetime.strptime(text, other)
+        except ValueError:
+            return None
+        if example is None and one != two:
+            example = text
+    if example is None:
+        return None  # every day equals its month: both readings give the same dates
+    chosen = "day first" if fmt.index("%d") < fmt.index("%m") else "month first"
+    return {"chosen": chosen, "example": example}
 
 
 def _number_meaning_is_clear(texts: list[str], numbers: list[float], name: str) -> bool:
@@ -329,6 +371,98 @@ def parse_dates(texts: list[str], *, with_format: bool = False) -> Any:
                 parsed = parsed.where(~late, parsed - pd.DateOffset(years=100))
             return (list(parsed), fmt) if with_format else list(parsed)
     return None
+
+
+# ---- a column read as a person said --------------------------------------------------------
+
+def read_as(values: Sequence[Any], kind: str) -> pd.Series:
+    """The column read as ``kind`` (one of :data:`COLUMN_KINDS`), whatever detection would
+    pick. ``attrs['parsed_from_text']`` says how text cells were written, as detection does;
+    cells that do not read that way become missing, and ``attrs['read_failed']`` says how
+    many and shows a few."""
+    if kind not in COLUMN_KINDS:
+        raise ValueError(f"unknown column kind {kind!r}; choose one of: {', '.join(COLUMN_KINDS)}")
+    cleaned = [None if is_blank(v) else v for v in values]
+    if kind == "text":
+        series = _as_text(cleaned)
+        series.attrs["read_as"] = kind
+        return series
+    out: list[Any] = []
+    failed: list[str] = []
+    read_texts: list[str] = []
+    formats: dict[str, None] = {}
+    for v in cleaned:
+        value = None
+        if v is not None and not is_empty_marker(v):
+            value, fmt = _one_value(v, kind)
+            if value is None:
+                failed.append(display_text(v))
+            elif isinstance(v, str):
+                read_texts.append(v.strip())
+                if fmt:
+                    formats[fmt] = None
+        out.append(value)
+    if kind.startswith("number"):
+        series = _best_numeric(np.asarray([np.nan if v is None else v for v in out], dtype=float))
+        note = _number_style(read_texts) if read_texts else ""
+        if kind == "number (decimal comma)" and any("," in t for t in read_texts) and "decimal comma" not in note:
+            note = (note + ", decimal comma") if note else "number text: decimal comma"
+    else:
+        series = pd.Series(pd.to_datetime(pd.Series(out, dtype=object)))
+        note = f"date text {next(iter(formats))}" if formats else ""
+    series.attrs["read_as"] = kind
+    if note:
+        series.attrs["parsed_from_text"] = note
+    if failed:
+        shown = ", ".join(repr(t) for t in list(dict.fromkeys(failed))[:3])
+        series.attrs["read_failed"] = f"{len(failed)} cell(s) that do not read as {kind} left empty: {shown}"
+    return series
+
+
+def _one_value(value: Any, kind: str) -> tuple[Any, str | None]:
+    """One cell read as ``kind`` (a number or date kind) and the date format of a text date;
+    (None, None) when it does not read so."""
+    if kind.startswith("number"):
+        if isinstance(value, bool):
+            return None, None
+        if isinstance(value, (int, float)):
+            return float(value), None
+        if isinstance(value, str):
+            european = kind == "number (decimal comma)"
+            text = value.strip()
+            number = parse_number(text, european=european)
+            if number is None and text[:1] == "0":  # a leading zero: the person says it is a number
+                number = parse_number(text.lstrip("0") or "0", european=european)
+            return number, None
+        return None, None
+    if isinstance(value, dt.datetime):
+        return value, None
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day), None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if 1 <= value <= 2958465:  # an Excel date serial
+            return (_EXCEL_EPOCH + pd.to_timedelta(float(value), unit="D")).to_pydatetime(), None
+        return None, None
+    if isinstance(value, str):
+        return _date_in_order(value.strip(), day_first=kind == "date (day first)")
+    return None, None
+
+
+def _date_in_order(text: str, *, day_first: bool) -> tuple[dt.datetime | None, str | None]:
+    """A text date read with the day before the month or after it (ISO dates and month names
+    read either way), and the format it was read with."""
+    for fmt in (*_DATE_FORMATS, "%m.%d.%Y"):  # dotted dates are detected day first only
+        ordered = "%d" in fmt and "%m" in fmt and not fmt.startswith("%Y")
+        if ordered and (fmt.index("%d") < fmt.index("%m")) != day_first:
+            continue
+        try:
+            value = dt.datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+        if "%y" in fmt and value.year > dt.date.today().year + 10:
+            value = value.replace(year=value.year - 100)
+        return value, fmt
+    return None, None
 
 
 def _as_text(values: list[Any]) -> pd.Series:

@@ -29,8 +29,8 @@ from table_io.errors import CorruptFileError, EmptyWorkbookError, LimitExceededE
 from table_io.grid import SheetGrid
 from table_io.layout_rules import repeated_header_rows
 from table_io.limits import Limits
-from table_io.model import Table
-from table_io.naming import clean_column_names
+from table_io.model import Sheet, Table, Workbook
+from table_io.naming import clean_column_names, sql_identifier
 from table_io.safety import check_cells
 from table_io.sources import Source
 
@@ -76,6 +76,11 @@ def decode(data: bytes, display: str) -> tuple[str, str]:
     return data.decode("latin-1"), "latin-1"
 
 
+def sniff_text(text: str, prefer_tab: bool = False) -> Dialect:
+    """The dialect of a whole file's text, sniffed from its start like the reader does."""
+    return sniff_dialect(text[:_SAMPLE_CHARS], prefer_tab)
+
+
 def sniff_dialect(sample: str, prefer_tab: bool = False) -> Dialect:
     escape = "\\" if '\\"' in sample else None
     lines = sample.splitlines()[:60]
@@ -102,16 +107,53 @@ def sniff_dialect(sample: str, prefer_tab: bool = False) -> Dialect:
     return Dialect(chosen, escape, escape is None)
 
 
-def read_csv_tables(src: Source, limits: Limits) -> tuple[list[Table], SheetGrid | None, list[str]]:
-    """The one table of a CSV/TSV file (its grid too, for overrides), and warnings."""
+def read_csv_workbook(src: Source, limits: Limits, settings: dict[str, str] | None = None) -> Workbook:
+    """The Workbook of a CSV/TSV source: one sheet, one table; ``settings`` (delimiter,
+    encoding) replace the sniffed ones (see :func:`read_csv_tables`)."""
+    tables, grid, warnings = read_csv_tables(src, limits, settings)
+    table = tables[0]
+    table.name = sql_identifier(table.name, fallback="data")
+    n_rows, n_cols = grid.values.shape if grid is not None else (table.n_rows + 1, len(table.columns))
+    sheet = Sheet(name=table.sheet, n_rows=n_rows, n_cols=n_cols, table_names=[table.name])
+    grids = {table.sheet: grid} if grid is not None else {}
+    return Workbook(source=src.name, format=src.format, sheets=[sheet], tables=[table],
+                    path=src.path.resolve() if src.path is not None else None, warnings=warnings,
+                    grids=grids)
+
+
+def decode_as(data: bytes, encoding: str, display: str) -> str:
+    """``data`` decoded with the encoding a person named (a BOM of it is dropped)."""
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(
+            f"is not {encoding} text: byte {data[exc.start:exc.start + 1]!r} at offset {exc.start} "
+            "does not decode", source=display) from None
+    return text.removeprefix("\ufeff")
+
+
+def read_csv_tables(
+    src: Source, limits: Limits, settings: dict[str, str] | None = None
+) -> tuple[list[Table], SheetGrid | None, list[str]]:
+    """The one table of a CSV/TSV file (its grid too, for overrides), and warnings.
+
+    ``settings`` ({"delimiter": ";", "encoding": "cp1252"}, either optional) replace what is
+    sniffed from the bytes; they apply to files read here, not to those DuckDB loads."""
     stem = Path(src.name).stem or "data"
+    settings = settings or {}
     if src.size >= limits.direct_load_bytes:
         return [_direct_table(src, stem, limits)], None, [
             f"{src.name} is large ({src.size / 1e6:.0f} MB): loaded straight into DuckDB; the "
             f"table's frame holds the first {limits.head_sample_rows} rows only"
         ]
-    text, encoding = decode(src.read_bytes(), src.name)
+    if settings.get("encoding"):
+        encoding = settings["encoding"]
+        text = decode_as(src.read_bytes(), encoding, src.name)
+    else:
+        text, encoding = decode(src.read_bytes(), src.name)
     dialect = sniff_dialect(text[:_SAMPLE_CHARS], prefer_tab=src.format == "tsv")
+    if settings.get("delimiter"):
+        dialect = Dialect(settings["delimiter"], dialect.escapechar, dialect.doublequote)
     rows = _bounded_rows(dialect.reader(io.StringIO(text, newline="")), stem, src.name, limits)
     grid = SheetGrid(name=stem, values=rows_to_grid(rows))
     if grid.values.size == 0 or not any(any(c.strip() for c in r) for r in rows):

@@ -87,8 +87,18 @@ def reading_notes(table: Table) -> list[str]:
     and how a CSV file was read."""
     notes: list[str] = []
     notes.extend(_header_notes(table))
+    read_as = table.meta.get("read_as") or {}
+    ambiguous = table.meta.get("ambiguous_dates") or {}
     for column, written in table.meta.get("parsed_from_text", {}).items():
-        notes.append(f"{column}: {written_in_words(written)}")
+        if column in ambiguous:
+            notes.append(ambiguous_dates_note(column, ambiguous[column], written))
+        elif column not in read_as:
+            notes.append(f"{column}: {written_in_words(written)}")
+    for column, kind in read_as.items():
+        written = table.meta.get("parsed_from_text", {}).get(column)
+        failed = (table.meta.get("read_failed") or {}).get(column)
+        notes.append(f"{column}: read as {kind}, as set by hand"
+                     + (f" ({written_in_words(written)})" if written else "") + (f"; {failed}" if failed else ""))
     notes.extend(_total_notes(table))
     for why, rows in (table.meta.get("dropped_rows") or {}).items():
         if why == "repeated_header":
@@ -156,6 +166,20 @@ def written_in_words(written: str) -> str:
     return written
 
 
+def ambiguous_dates_note(column: str, ambiguous: dict[str, str], written: str = "") -> str:
+    """'Date: dates written as text, month first (mm/dd/yyyy); ambiguous: dates like
+    03/04/2024 fit both day first and month first ...', for a column whose every day is 12 or
+    less, so a person can check the order chosen and correct it."""
+    chosen = ambiguous.get("chosen", "month first")
+    other = "day first" if chosen == "month first" else "month first"
+    example = ambiguous.get("example")
+    like = f" like {example}" if example else ""
+    how = written_in_words(written) if written else f"dates read {chosen}"
+    return (f"{column}: {how}; ambiguous: dates{like} fit both day first and month first (every "
+            f"day is 12 or less), {chosen} was chosen. If they are {other}, set the column's "
+            f"type to date ({other}).")
+
+
 def _header_notes(table: Table) -> list[str]:
     notes: list[str] = []
     if table.title:
@@ -173,7 +197,7 @@ def _header_notes(table: Table) -> list[str]:
         example = f", e.g. {joined!r}" if joined else ""
         notes.append(f"Header: rows {rows[0]}-{rows[-1]}, read as one name per column{example}")
     override = table.meta.get("override")
-    if override:
+    if override and "range" in override:
         notes.append(f"Range {override['range']} and {override['header_rows']} header row(s) set by hand")
     return notes
 
@@ -202,8 +226,9 @@ def _source_notes(table: Table) -> list[str]:
     csv = table.meta.get("csv")
     if csv:
         delimiter = _DELIMITERS.get(csv.get("delimiter", ""), repr(csv.get("delimiter")))
+        by_hand = ", as set by hand" if "csv" in (table.meta.get("override") or {}) else ""
         notes.append(f"CSV read as {csv.get('encoding', 'utf-8').upper()} text, {delimiter}-separated, "
-                     f"quotes as {csv.get('quotes', 'doubled quotes')}")
+                     f"quotes as {csv.get('quotes', 'doubled quotes')}{by_hand}")
     elif table.meta.get("duckdb_csv_options"):
         options = table.meta["duckdb_csv_options"]
         delim = re.search(r"delim='([^']*)'", options)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from table_io.csv_read import read_csv_tables
+from table_io.csv_read import read_csv_workbook
 from table_io.detect import SheetDetector
 from table_io.errors import (
     CorruptFileError,
@@ -116,7 +116,7 @@ def as_table_io_error(exc: BaseException, display: str, fmt: str) -> TableIOErro
 
 def _read(src: Source, limits: Limits) -> Workbook:
     if src.format in ("csv", "tsv"):
-        return _from_csv(src, limits)
+        return read_csv_workbook(src, limits)
     if src.format == "parquet":
         return _from_parquet(src, limits)
     return _from_spreadsheet(src, limits)
@@ -124,17 +124,6 @@ def _read(src: Source, limits: Limits) -> Workbook:
 
 def _path(src: Source) -> Path | None:
     return src.path.resolve() if src.path is not None else None
-
-
-def _from_csv(src: Source, limits: Limits) -> Workbook:
-    tables, grid, warnings = read_csv_tables(src, limits)
-    table = tables[0]
-    table.name = sql_identifier(table.name, fallback="data")
-    n_rows, n_cols = grid.values.shape if grid is not None else (table.n_rows + 1, len(table.columns))
-    sheet = Sheet(name=table.sheet, n_rows=n_rows, n_cols=n_cols, table_names=[table.name])
-    grids = {table.sheet: grid} if grid is not None else {}
-    return Workbook(source=src.name, format=src.format, sheets=[sheet], tables=[table],
-                    path=_path(src), warnings=warnings, grids=grids)
 
 
 def _from_parquet(src: Source, limits: Limits) -> Workbook:

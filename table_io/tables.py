@@ -25,7 +25,12 @@ def build_table(
     mask: np.ndarray | None = None,
     *,
     keep_empty_columns: bool = False,
+    types: dict[str, str] | None = None,
 ) -> Table:
+    """The Table ``spec`` cuts out of ``grid``; ``types`` ({column name: kind}, see
+    ``cell_types.COLUMN_KINDS``) reads those columns as a person said; names it does not hold
+    are left to the caller to refuse."""
+    types = types or {}
     values = grid.values
     mask = nonempty_mask(values) if mask is None else mask
     h = spec.header_rows
@@ -58,12 +63,14 @@ def build_table(
     filled_down = 0 if levels is not None else group_label_columns(raws)
     for j in range(filled_down):
         raws[j] = fill_down(raws[j])
-    data = {col_name: type_column(raw, col_name) for col_name, raw in zip(columns, raws, strict=True)}
+    data = {col_name: type_column(raw, col_name, types.get(col_name))
+            for col_name, raw in zip(columns, raws, strict=True)}
     frame = pd.DataFrame(data, index=pd.RangeIndex(len(data_rows)))
     totals = None
     if total_rows.size:
         totals = pd.DataFrame(
-            {n: type_column(values[total_rows, c].tolist(), n) for n, c in zip(columns, cols, strict=True)}
+            {n: type_column(values[total_rows, c].tolist(), n, types.get(n))
+             for n, c in zip(columns, cols, strict=True)}
         )
     row_numbers = (data_rows + 1).tolist()
     hidden = sorted(set(row_numbers) & grid.hidden_rows) if grid.hidden_rows else []
@@ -89,6 +96,13 @@ def build_table(
             "parsed_from_text": {
                 n: data[n].attrs["parsed_from_text"] for n in columns if "parsed_from_text" in data[n].attrs
             },
+            # text dates that read day first and month first alike: the order chosen, an example
+            "ambiguous_dates": {
+                n: data[n].attrs["ambiguous_dates"] for n in columns if "ambiguous_dates" in data[n].attrs
+            },
+            # columns read as a person said (table_io.overrides' ``types``)
+            "read_as": {n: data[n].attrs["read_as"] for n in columns if "read_as" in data[n].attrs},
+            "read_failed": {n: data[n].attrs["read_failed"] for n in columns if "read_failed" in data[n].attrs},
             "hidden_columns": [column_letter(int(c) + 1) for c in cols if int(c) + 1 in grid.hidden_cols],
             # rows left out of ``frame`` that are not totals: page-break copies of the header
             "dropped_rows": {"repeated_header": [int(r) + 1 for r in spec.repeated_header_rows]}

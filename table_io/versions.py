@@ -343,9 +343,7 @@ def _convert_to_xlsx(source: Path, target: Path) -> None:
     workbook.remove(workbook.active)
     suffix = source.suffix.lower()
     if suffix in {".csv", ".tsv"}:
-        import csv
-
-        sheets = {source.stem[:31] or "Sheet1": _read_csv(source, "\t" if suffix == ".tsv" else ",", csv)}
+        sheets = {source.stem[:31] or "Sheet1": _read_csv(source, prefer_tab=suffix == ".tsv")}
     else:
         from python_calamine import CalamineWorkbook
 
@@ -373,9 +371,16 @@ def _convert_to_xlsx(source: Path, target: Path) -> None:
     workbook.save(target)
 
 
-def _read_csv(path: Path, sep: str, csv: Any) -> list[list[Any]]:
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as fh:
-        return [[_typed(v) for v in row] for row in csv.reader(fh, delimiter=sep)]
+def _read_csv(path: Path, *, prefer_tab: bool) -> list[list[Any]]:
+    """The rows as the reader saw them: the same encoding and delimiter sniffing (a semicolon
+    or cp1252 file must not become one column of mangled text at its first edit)."""
+    import io
+
+    from table_io.csv_read import decode, sniff_text
+
+    text, _ = decode(path.read_bytes(), path.name)
+    dialect = sniff_text(text, prefer_tab=prefer_tab)
+    return [[_typed(v) for v in row] for row in dialect.reader(io.StringIO(text, newline=""))]
 
 
 def _typed(text: str) -> Any:

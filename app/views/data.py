@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from table_io.cell_types import kind_of
+from table_io.cell_types import COLUMN_KINDS, kind_of
+from table_io.describe import written_in_words
 
 if TYPE_CHECKING:
     from pandas.io.formats.style import Styler
@@ -234,6 +235,62 @@ def check_range(text: str) -> str:
     if not RANGE.match(value):
         raise ValueError(f"a range looks like A3:G9, not {text!r}")
     return value
+
+
+# how a person can say a column is to be read: as detected, or one of table_io's kinds
+AS_DETECTED = "as detected"
+READ_CHOICES = (AS_DETECTED, *COLUMN_KINDS)
+
+
+def column_reading(table: Any, column: str) -> str:
+    """How ``column`` was read, in words: 'date: dates written as text, month first
+    (mm/dd/yyyy); 03/04/2024 also fits day first', or 'text, as you set it'."""
+    meta = getattr(table, "meta", None) or {}
+    series = table.frame[column] if column in table.frame.columns else pd.Series(dtype=object)
+    kind = type_name(series)
+    read_as = (meta.get("read_as") or {}).get(column)
+    written = (meta.get("parsed_from_text") or {}).get(column)
+    if read_as:
+        failed = (meta.get("read_failed") or {}).get(column)
+        return (f"{read_as}, as you set it" + (f" ({written_in_words(written)})" if written else "")
+                + (f"; {failed}" if failed else ""))
+    text = f"{kind}: {written_in_words(written)}" if written else kind
+    ambiguous = (meta.get("ambiguous_dates") or {}).get(column)
+    if ambiguous:
+        other = "day first" if ambiguous.get("chosen") == "month first" else "month first"
+        text += f"; {ambiguous.get('example', 'every date')} also fits {other}"
+    return text
+
+
+def chosen_reading(table: Any, column: str) -> str:
+    """The choice that stands for ``column`` now: the kind a person set, else as detected."""
+    meta = getattr(table, "meta", None) or {}
+    kind = (meta.get("read_as") or {}).get(column)
+    return kind if kind in READ_CHOICES else AS_DETECTED
+
+
+def reading_choice(choice: str) -> str | None:
+    """A choice of READ_CHOICES as the session's ``types`` value (None: as detected)."""
+    if choice not in READ_CHOICES:
+        raise ValueError(f"read a column as one of: {', '.join(READ_CHOICES)}; not {choice!r}")
+    return None if choice == AS_DETECTED else choice
+
+
+# the delimiters a person can pick to read a CSV file again with
+DELIMITERS = {"comma": ",", "semicolon": ";", "tab": "\t", "pipe": "|"}
+
+
+def delimiter_name(delimiter: str) -> str:
+    """',' -> 'comma'; a delimiter with no name is shown as itself."""
+    return next((name for name, char in DELIMITERS.items() if char == delimiter), delimiter)
+
+
+def csv_choice(table: Any, delimiter: str, encoding: str) -> dict[str, str]:
+    """The CSV settings a person picked that differ from how ``table`` was read (what
+    ``correct_table(csv=...)`` takes); {} when nothing changes."""
+    read = (getattr(table, "meta", None) or {}).get("csv") or {}
+    wanted = {"delimiter": DELIMITERS.get(delimiter, delimiter), "encoding": encoding.strip().lower()}
+    return {key: value for key, value in wanted.items() if value and value != read.get(key)}
 
 
 # ---------------------------------------------------------------- edits

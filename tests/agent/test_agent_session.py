@@ -170,6 +170,70 @@ def test_a_bad_correction_changes_nothing_and_one_that_stops_fitting_is_dropped(
     assert session.redo() == 1 and session.workbook.table("extra").n_rows == 3
 
 
+def orders_with_ambiguous_dates(path: Path) -> Path:
+    """Dates written as text whose days are all 12 or less (read month first unless told), and
+    zip codes stored as numbers."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Orders"
+    for row in [["Ordered", "Zip", "Qty"], ["03/04/2024", 2134, 5], ["05/06/2024", 501, 7],
+                ["11/12/2024", 10001, 2]]:
+        ws.append(row)
+    wb.save(path)
+    return path
+
+
+def test_a_column_type_correction_survives_an_applied_edit(tmp_path: Path) -> None:
+    import pandas as pd
+
+    path = orders_with_ambiguous_dates(tmp_path / "orders.xlsx")
+    april = "SELECT COUNT(*) AS n FROM orders WHERE Ordered = DATE '2024-04-03'"
+    model = ScriptedChatModel([
+        tool_call("sql", query=april), tool_call("final_answer", answer=1),
+        tool_call("sheet", actions=[{"action": "write", "sheet": "Orders", "range": "D1:D2",
+                                     "values": [["Checked"], ["yes"]]}]),
+        tool_call("final_answer", answer="done"),
+        tool_call("sql", query=april + " AND Zip = '2134'"), tool_call("final_answer", answer=1),
+    ])
+    session = TableAgent(model, python=False).chat(path, workdir=tmp_path / "w", auto_apply=False)
+    assert session.workbook.table("orders").frame["Ordered"][0] == pd.Timestamp("2024-03-04")
+    session.correct_table("orders", types={"Ordered": "date (day first)"})
+    session.correct_table("orders", types={"Zip": "text"})  # added to the first correction
+    assert session.overrides == {"orders": {"types": {"Ordered": "date (day first)", "Zip": "text"}}}
+    assert sql_rows(session.send("How many orders on 3 April?")) == [[1]]
+
+    session.send("Mark the first order checked")
+    assert session.apply_pending() == 1
+    table = session.workbook.table("orders")
+    assert "Checked" in table.columns, "the table grew with the edit: its range was not pinned"
+    assert table.frame["Ordered"].tolist() == [pd.Timestamp(d) for d in
+                                              ("2024-04-03", "2024-06-05", "2024-12-11")]
+    assert table.frame["Zip"].tolist() == ["2134", "501", "10001"]
+    assert sql_rows(session.send("And with zip 2134?")) == [[1]]
+    assert session.take_notices() == []
+    assert any("columns read: Zip as text" in turn.event for turn in session.history)
+
+    session.correct_table("orders", types={"Zip": None, "Ordered": None})  # as detected again
+    assert session.overrides == {} and session.workbook.table("orders").frame["Zip"].tolist() == [
+        2134, 501, 10001]
+
+
+def test_a_csv_read_again_with_its_delimiter_is_what_the_tools_query(tmp_path: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_bytes("Item;Price, EUR;Note\nCafé;3,50;new\nThé;2,75\nCrème;4,10\n".encode("cp1252"))
+    model = ScriptedChatModel([
+        tool_call("sql", query='SELECT SUM("Price, EUR") AS total FROM prices'),
+        tool_call("final_answer", answer=10.35),
+    ])
+    session = TableAgent(model, python=False).chat(path, workdir=tmp_path / "w")
+    assert session.workbook.table("prices").meta["csv"]["delimiter"] == ","  # sniffed wrong
+    session.correct_table("prices", csv={"delimiter": ";", "encoding": "cp1252"})
+    assert session.overrides == {"prices": {"csv": {"delimiter": ";", "encoding": "cp1252"}}}
+    assert session.workbook.table("prices").frame["Item"].tolist() == ["Café", "Thé", "Crème"]
+    [[total]] = sql_rows(session.send("What do they cost together?"))
+    assert total == pytest.approx(10.35)
+
+
 TOTAL = "SELECT SUM(Revenue) AS total FROM sales"
 
 

@@ -131,6 +131,15 @@ def test_csv_is_converted_to_xlsx_with_typed_values(tmp_path: Path) -> None:
     assert ws["C3"].value == "=1+1" and ws["C3"].data_type == "s"  # text, not a formula
 
 
+def test_a_semicolon_cp1252_csv_keeps_its_columns_and_accents_when_converted(tmp_path: Path) -> None:
+    src = tmp_path / "ventes.csv"
+    src.write_bytes("Région;Montant;Note\nÎle-de-France;12;\"a;b\"\nCôte d'Azur;3,5;ok\n".encode("cp1252"))
+    ws = openpyxl.load_workbook(VersionStore(src, tmp_path / "work").current_path).worksheets[0]
+    assert [c.value for c in ws[1]] == ["Région", "Montant", "Note"]
+    assert [c.value for c in ws[2]] == ["Île-de-France", 12, "a;b"]
+    assert ws["B3"].value == "3,5"  # decimal comma text, read as a number by table_io
+
+
 def test_xlsm_keeps_macros_with_a_warning(tmp_path: Path) -> None:
     plain = tmp_path / "plain.xlsx"
     openpyxl.Workbook().save(plain)
