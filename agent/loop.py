@@ -26,9 +26,10 @@ from agent.retriever import Retriever
 from agent.rules import RuleSet, select
 from agent.rules.base import Accept, Drafted, Proposed, RunState, Seen, SendBack
 from agent.rules.engine import Engine
-from agent.runlog import RunLog, answer_text, stopped_text
+from agent.runlog import RunLog, answer_text, shown_explanation, stopped_text
 from agent.steps import jsonable_args, result_value, step_payload, truncate
 from agent.values import coerce_answer
+from agent.wording import answer_sentence
 from tools.base import Tool, ToolResult
 from tools.payloads import pending_payload, sheet_payload, sql_payload
 
@@ -233,7 +234,11 @@ class Run:
         value, shaped = self.rules.shape(proposed)
         for rule_id, note in shaped:
             self.log.fire(rule_id, note)
-        text = answer_text(value, accept.explanation, [note for _, note in shaped if note])
+        # a bare value gets a sentence saying what the query behind it counted or found
+        sentence = None if shown_explanation(value, accept.explanation) else answer_sentence(
+            value, self.log.seen)
+        text = answer_text(value, accept.explanation, [note for _, note in shaped if note],
+                           sentence)
         return self.log.answer("ok", value, text, None)
 
     def stop(self, status: Status, reason: str) -> Answer:
@@ -294,6 +299,6 @@ def drafted_edit(call: Call, result: ToolResult) -> Drafted | None:
     payload = sheet_payload(result) or pending_payload(result)
     if call.name != "sheet" or payload is None or "readback" not in payload:
         return None
-    actions = jsonable_args(call.args).get("actions") or []
+    actions = jsonable_args(result.ran_with or call.args).get("actions") or []  # as repaired
     return Drafted(tuple(a for a in actions if isinstance(a, dict)),
                    tuple(payload.get("summaries") or ()), payload["readback"])

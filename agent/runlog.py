@@ -11,6 +11,7 @@ from agent.answer import Answer, RuleHit, Status, Step
 from agent.models.contract import Usage
 from agent.rules.base import Seen
 from agent.values import format_value
+from agent.wording import restates
 from tools.payloads import pending_payload, sheet_payload
 
 
@@ -83,12 +84,21 @@ class RunLog:
         return self.answer("ok", "; ".join(self.edits), text, None)
 
 
-def answer_text(value: Any, explanation: str, notes: list[str]) -> str:
-    """The answer for a person: the value, the model's explanation, and why a rule changed it."""
-    text = format_value(value)
+def shown_explanation(value: Any, explanation: str) -> str:
+    """The model's explanation as the answer shows it: '' when it only restates the value or
+    is too long to show."""
     explanation = explanation.strip()
-    if explanation and explanation != text and len(explanation) < 400:
-        text = f"{text}\n{explanation}" if text else explanation
+    return "" if restates(explanation, value) or len(explanation) >= 400 else explanation
+
+
+def answer_text(value: Any, explanation: str, notes: list[str],
+                sentence: str | None = None) -> str:
+    """The answer for a person: the value, the model's explanation (or, when it gave none, the
+    ``sentence`` that says what the value is: agent/wording.py), and why a rule changed it."""
+    text = format_value(value)
+    said = shown_explanation(value, explanation) or sentence or ""
+    if said:
+        text = f"{text}\n{said}" if text else said
     if notes:
         text = f"{text}\n({'; '.join(notes)})"
     return text

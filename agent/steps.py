@@ -9,7 +9,14 @@ from typing import Any
 
 from agent.values import frame_value, to_value
 from tools.base import ToolResult
-from tools.payloads import cell_changes, crash_payload, python_payload, sheet_payload, sql_payload
+from tools.payloads import (
+    SqlPayload,
+    cell_changes,
+    crash_payload,
+    python_payload,
+    sheet_payload,
+    sql_payload,
+)
 
 
 def result_value(name: str, result: ToolResult) -> tuple[Any, bool]:
@@ -52,6 +59,7 @@ def step_payload(result: ToolResult, drafts: list[dict[str, Any]] | None = None)
         out["total_rows"] = sql.get("total_rows", len(frame))  # rows the query had
         out["preview"] = [[to_value(v) for v in row]
                           for row in frame.head(20).itertuples(index=False)]
+        out.update(_row_sources(sql, len(out["preview"])))
     if python is not None:
         out["stdout"] = python["stdout"][:4000]
     if sheet is not None:
@@ -65,6 +73,19 @@ def step_payload(result: ToolResult, drafts: list[dict[str, Any]] | None = None)
     if crash is not None:
         out["traceback"] = str(crash["traceback"])[-4000:]
     return out
+
+
+def _row_sources(sql: SqlPayload, shown: int) -> dict[str, Any]:
+    """Where each previewed row is on the sheet (tools/sql/provenance.py), for the app's step
+    table: ``source_rows`` (sheet rows per row), ``source_counts``, ``source_sheet`` and
+    ``source_columns`` (A1 letters); nothing when the tool could not tell."""
+    rows = sql.get("source_rows")
+    if not isinstance(rows, list) or not sql.get("source_sheet"):
+        return {}
+    return {"source_rows": [[int(n) for n in r] for r in rows[:shown]],
+            "source_counts": [int(n) for n in (sql.get("source_counts") or [])[:shown]],
+            "source_sheet": str(sql.get("source_sheet")),
+            "source_columns": [str(c) for c in sql.get("source_columns") or []]}
 
 
 def _change_dict(change: Any) -> Any:

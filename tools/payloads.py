@@ -46,6 +46,19 @@ class SqlPayload(Timed):
     """Whether ``frame`` holds fewer rows than ``total_rows``. Not read outside the tool."""
     repairs: list[str]
     """Ids of the repairs that fired, in order. Read by agent/loop.py (recorded as rules)."""
+    source_rows: list[list[int]] | None
+    """Per row of ``frame`` (the first 50), the sheet rows it came from (1-based, as on the
+    sheet): its own row for a plain SELECT, a group's first 50 rows for GROUP BY, the rows the
+    WHERE kept for an aggregate without GROUP BY. None when unknown (joins, CTEs, big tables
+    queried in place, a repaired query). Read by agent/steps.py (the app's step table)."""
+    source_counts: list[int] | None
+    """Per row of ``source_rows``, how many sheet rows it came from (more than listed when a
+    group's list was cut). Read by agent/steps.py."""
+    source_sheet: str | None
+    """The sheet of ``source_rows``. Read by agent/steps.py."""
+    source_columns: list[str] | None
+    """A1 letters of the table columns the query names: with ``source_rows``, the cells each
+    result row came from. Read by agent/steps.py."""
 
 
 class PythonPayload(Timed):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import time
@@ -23,6 +24,7 @@ from app.views.data import (
     step_rows,
     value_text,
 )
+from app.views.preview import ROW_TABLE_PREFIX, row_table_key, selected_row, source_texts
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -166,12 +168,15 @@ def show_turn(state: AppState, turn: Turn, index: int = 0) -> None:
     if answer.steps:
         with st.expander(f"Steps ({len(answer.steps)})", icon=":material/list:"):
             for step in answer.steps:
-                show_step(step)
+                show_step(step, row_table_key(index, step.index))
 
 
 def show_answer(answer: Answer) -> None:
     """An answer: its text once, a stop explained once, then its value, tables and cells."""
     text = answer_lines(answer.text)
+    lines = text.splitlines()
+    if answer.value is not None and len(lines) > 1 and lines[0].strip() == value_text(answer.value):
+        text = "\n".join(lines[1:]).strip()  # the value line below says it
     stopped = answer.status != "ok"
     if stopped and text.startswith("Stopped:"):
         text = ""  # the warning below says it
@@ -326,7 +331,13 @@ def chart(state: AppState, answer: Answer, index: int) -> None:
 # ---------------------------------------------------------------- steps
 
 
-def show_step(step: Step) -> None:
+SHEET_ROWS_COLUMN = "Sheet rows"
+
+
+def show_step(step: Step, key: str | None = None) -> None:
+    """One step: its code, what ran, and its result. A SQL result that says where its rows are
+    on the sheet gets a column for it, and (with ``key``, from ``row_table_key``) a person can
+    select a row to have the workbook panel highlight that row's cells."""
     tokens = f"{step.tokens_in:,} in / {step.tokens_out:,} out tokens"
     rules = f" · rules: {', '.join(step.rules)}" if step.rules else ""
     st.markdown(f"**{step.index}. {step.tool}** · {step.duration_s:.2f} s · {tokens}{rules}")
@@ -337,8 +348,8 @@ def show_step(step: Step) -> None:
     language = CODE_LANGUAGE.get(step.tool)
     payload = step.payload or {}
     if language:
-        key = "query" if step.tool == "sql" else "code"
-        written = str(tool_input.get(key, json.dumps(tool_input, default=str)))
+        code_key = "query" if step.tool == "sql" else "code"
+        written = str(tool_input.get(code_key, json.dumps(tool_input, default=str)))
         st.code(written, language=language)
         ran = payload.get("sql")
         if step.tool == "sql" and isinstance(ran, str) and not same_code(ran, written):
@@ -354,9 +365,40 @@ def show_step(step: Step) -> None:
         total = step_rows(payload)
         if total is not None and total > len(frame):
             st.caption(f"First {len(frame)} of {total:,} rows")
-        st.dataframe(display_frame(frame, limit=50), hide_index=True)
+        result_table(frame, source_texts(payload, len(frame)), key)
     elif payload.get("changes"):
         st.dataframe(changes_frame(payload["changes"]), hide_index=True)
     output = without_internal_text(step.output or "").strip()
     if frame is None and not payload.get("changes") and output:
         st.code(output[:4000], language=None)
+
+
+def result_table(frame: pd.DataFrame, sheet_rows: list[str] | None, key: str | None) -> None:
+    """A step's result; with ``sheet_rows`` (where each row is on the sheet) a last column
+    says so, and with ``key`` a row can be selected to highlight its cells."""
+    if sheet_rows is None:
+        st.dataframe(display_frame(frame, limit=50), hide_index=True)
+        return
+    shown = frame.copy()
+    shown.insert(len(shown.columns), SHEET_ROWS_COLUMN, sheet_rows, allow_duplicates=True)
+    if key is None:
+        st.dataframe(display_frame(shown, limit=50), hide_index=True)
+        return
+    st.dataframe(display_frame(shown, limit=50), hide_index=True, key=key,
+                 on_select=functools.partial(only_this_selection, key),
+                 selection_mode="single-row")
+    st.caption("Select a row to highlight the cells it came from in the workbook panel; clear "
+               "the selection (✕ above the table) to see the answer's cells again.")
+
+
+def only_this_selection(key: str) -> None:
+    """A row selected in one step's table clears the selection of every other one, so the
+    panel highlights what was selected last."""
+    if selected_row(st.session_state.get(key)) is None:
+        return
+    for other in [k for k in st.session_state if str(k).startswith(ROW_TABLE_PREFIX)]:
+        if other != key and selected_row(st.session_state.get(other)) is not None:
+            try:
+                st.session_state[other] = {"selection": {"rows": []}}
+            except st.errors.StreamlitAPIException:
+                pass  # an older Streamlit: that table keeps its selection

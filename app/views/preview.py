@@ -5,6 +5,10 @@ positions of each table (through ``Table.row_numbers`` and ``Table.column_letter
 preview can colour exactly those cells. They are only coloured on the workbook version the answer
 read: an edit may have moved rows and columns since.
 
+*Rows*: a step's SQL result says where each of its rows is on the sheet (``source_rows``,
+from tools/sql/provenance.py through agent/steps.py); a person selects a row of that table and
+the panel colours that row's cells instead of the answer's, on the same version rule.
+
 *Reading decisions*: how a table was read (header rows, totals kept out, numbers written as text,
 hidden rows, ...) in words, from ``table_io.describe`` when it offers them, else built here.
 """
@@ -12,7 +16,7 @@ hidden rows, ...) in words, from ``table_io.describe`` when it offers them, else
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,6 +119,110 @@ def used_labels(answer: Any) -> list[str]:
     return list(labels)
 
 
+# ---------------------------------------------------------------- a result row's cells
+
+ROW_TABLE_PREFIX = "step-rows-"
+SHEET_ROWS_SHOWN = 3
+
+
+def row_table_key(turn: int, step: int) -> str:
+    """The widget key of a step's selectable result table: turn index, then step index."""
+    return f"{ROW_TABLE_PREFIX}{turn}-{step}"
+
+
+def sheet_rows_text(sheet: str, rows: Sequence[int], count: int | None = None) -> str:
+    """Where one result row is on the sheet: 'Orders!7', 'Orders!3, 5, 9 +4 more' (``count``
+    is how many sheet rows it came from, when more than listed)."""
+    total = max(len(rows), count or 0)
+    if not total:
+        return "no rows"
+    shown = ", ".join(str(n) for n in rows[:SHEET_ROWS_SHOWN])
+    more = f" +{total - min(len(rows), SHEET_ROWS_SHOWN)} more" if total > SHEET_ROWS_SHOWN else ""
+    return f"{quote_sheet(sheet)}!{shown}{more}"
+
+
+def _sources(payload: Any) -> tuple[str, list[list[int]], list[int], list[str]] | None:
+    """(sheet, rows, counts, column letters) of a step payload that has them, else None."""
+    if not isinstance(payload, Mapping):
+        return None
+    sheet, rows = payload.get("source_sheet"), payload.get("source_rows")
+    columns = payload.get("source_columns")
+    if not isinstance(sheet, str) or not isinstance(rows, list) or not isinstance(columns, list):
+        return None
+    counts = payload.get("source_counts")
+    counts = [int(c) for c in counts] if isinstance(counts, list) else []
+    return sheet, [[int(n) for n in r] for r in rows], counts, [str(c) for c in columns]
+
+
+def source_texts(payload: Any, n_rows: int) -> list[str] | None:
+    """Per row of a step's result table (``n_rows`` of them), where it is on the sheet; None
+    when the step does not say for each of them."""
+    found = _sources(payload)
+    if found is None or len(found[1]) < n_rows:
+        return None
+    sheet, rows, counts, _ = found
+    return [sheet_rows_text(sheet, rows[i], counts[i] if i < len(counts) else None)
+            for i in range(n_rows)]
+
+
+def row_labels(payload: Any, row: int) -> list[str]:
+    """The cell labels ('Orders!A7') of result row ``row``: its sheet rows in the columns the
+    query named."""
+    found = _sources(payload)
+    if found is None or not 0 <= row < len(found[1]):
+        return []
+    sheet, rows, _, columns = found
+    return [f"{quote_sheet(sheet)}!{letter}{number}" for number in rows[row] for letter in columns]
+
+
+def selected_row(value: Any) -> int | None:
+    """The selected row of a dataframe's selection state ({"selection": {"rows": [...]}})."""
+    selection = value.get("selection") if isinstance(value, Mapping) else None
+    rows = selection.get("rows") if isinstance(selection, Mapping) else None
+    return int(rows[0]) if isinstance(rows, list | tuple) and rows else None
+
+
+@dataclass(frozen=True)
+class RowPick:
+    """A row a person selected in a step's result table."""
+
+    turn: Any
+    step: Any
+    row: int
+
+    @property
+    def where(self) -> str:
+        """The row in words: 'row 2 of step 1's result (Orders!3, 5)'."""
+        texts = source_texts(self.step.payload, self.row + 1) or []
+        at = f" ({texts[self.row]})" if len(texts) > self.row else ""
+        return f"row {self.row + 1} of step {self.step.index}'s result{at}"
+
+
+def picked_row(turns: Sequence[Any], selections: Mapping[Any, Any]) -> RowPick | None:
+    """The selected row of a step's result table (``selections``: the page's session state,
+    keyed by ``row_table_key``), latest turn and step first; None when none is selected."""
+    for i in reversed(range(len(turns))):
+        answer = getattr(turns[i], "answer", None)
+        for step in reversed(list(getattr(answer, "steps", None) or [])):
+            key = row_table_key(i, getattr(step, "index", 0))
+            row = selected_row(selections.get(key)) if key in selections else None
+            if row is not None and row_labels(getattr(step, "payload", None), row):
+                return RowPick(turns[i], step, row)
+    return None
+
+
+def row_caption(pick: RowPick) -> str:
+    return (f"Highlighted: the cells of {pick.where}. Clear that table's selection to see the "
+            "last answer's cells again.")
+
+
+def row_moved_note(answered_on: int | None, pick: RowPick) -> str:
+    """Said instead of highlighting a selected row read on another version than the one shown."""
+    used = f"version {answered_on}" if answered_on is not None else "an earlier version"
+    return (f"The selected {pick.where} came from {used}; its cells may have moved, so they "
+            "are not highlighted.")
+
+
 # ---------------------------------------------------------------- versions
 
 
@@ -151,8 +259,11 @@ def moved_note(answered_on: int | None) -> str:
     return f"The last answer used {used}; its cells may have moved, so they are not highlighted."
 
 
-def highlight_caption(count: int) -> str:
-    return f"Highlighted: the {count} cell{'s' if count != 1 else ''} the last answer used"
+def highlight_caption(count: int, row: str | None = None) -> str:
+    """What the preview's colours mean: the answer's cells, or those of a selected result row
+    (``row`` in words, ``RowPick.where``)."""
+    cells = f"{count} cell{'s' if count != 1 else ''}"
+    return f"Highlighted: the {cells} of {row}" if row else f"Highlighted: the {cells} the last answer used"
 
 
 def preview_rows(n_rows: int, used_rows: Iterable[int], limit: int) -> tuple[list[int], bool]:

@@ -10,7 +10,19 @@ import streamlit as st
 
 from app.exports import frame_csv
 from app.state import AppState
-from app.views.data import check_range, columns_frame, display_frame, parse_header_rows
+from app.views.data import (
+    DELIMITERS,
+    READ_CHOICES,
+    check_range,
+    chosen_reading,
+    column_reading,
+    columns_frame,
+    csv_choice,
+    delimiter_name,
+    display_frame,
+    parse_header_rows,
+    reading_choice,
+)
 from app.views.preview import (
     answered_version,
     as_markdown_text,
@@ -34,7 +46,8 @@ class Sources:
 
     labels: list[str] = field(default_factory=list)
     default_sheet: str | None = None  # where a label without a sheet points
-    note: str | None = None  # said instead of highlighting (another version)
+    note: str | None = None  # said instead of highlighting (another version), or which row is
+    row: str | None = None  # a selected result row whose cells these are, in words
 
 
 SEEN_KEY = "tablepilot-answer-versions"
@@ -54,6 +67,20 @@ def first_seen_version(state: AppState, turn: Any) -> int:
 
 
 def last_sources(state: AppState, workbook: Any) -> Sources:
+    """What the preview colours: the cells of a row selected in a step's result table, else
+    those the last answer used; neither when the workbook shown is not the version they were
+    read on (an edit may have moved them)."""
+    from app.views.preview import picked_row, row_caption, row_labels, row_moved_note
+
+    pick = picked_row(state.turns, st.session_state)
+    if pick is not None:
+        picked_on = answered_version(pick.turn, first_seen_version(state, pick.turn))
+        if not cells_in_place(picked_on, state.version):
+            return Sources(note=row_moved_note(picked_on, pick))
+        sheets = list(workbook.sheets)
+        return Sources(row_labels(pick.step.payload, pick.row),
+                       sheets[0].name if len(sheets) == 1 else None,
+                       note=row_caption(pick), row=pick.where)
     found = last_answer(state.turns)
     if found is None:
         return Sources()
@@ -141,10 +168,15 @@ def table_card(state: AppState, table: Any, sources: Sources | None = None) -> N
         with st.expander("How this table was read", icon=":material/info:"):
             st.markdown("\n".join(f"- {as_markdown_text(note)}" for note in reading))
             st.caption("Read wrong? *Correct this table* re-reads it with the range and header "
-                       "rows you give.")
-    fix, csv = st.columns([3, 1])
+                       "rows you give; *Column types* reads a column as text, numbers or dates "
+                       "in the order you pick.")
+    fix, kinds, csv = st.columns([2, 2, 1])
     with fix, st.popover("Correct this table", icon=":material/edit:"):
         correction_form(state, table)
+        if table.meta.get("csv") and table.duckdb_source is None:
+            csv_settings_form(state, table)
+    with kinds, st.popover("Column types", icon=":material/rule:"):
+        column_types_form(state, table)
     with csv:
         if table.duckdb_source is not None:  # only a head sample is in memory
             st.caption(f"Preview of the first {len(table.frame):,} rows")
@@ -181,6 +213,62 @@ def correction_form(state: AppState, table: Any) -> None:
     st.rerun()
 
 
+def csv_settings_form(state: AppState, table: Any) -> None:
+    """Read a CSV file again with the delimiter and text encoding a person picks (shown: how it
+    was read)."""
+    from table_io.errors import TableIOError
+
+    read = table.meta.get("csv") or {}
+    names = list(DELIMITERS)
+    found = delimiter_name(str(read.get("delimiter", ",")))
+    with st.form(key=f"csvfix-{table.name}"):
+        st.caption("Columns split wrong, or letters garbled? Read the file again with its "
+                   "delimiter and text encoding.")
+        delimiter = st.selectbox("Delimiter", names if found in names else [found, *names],
+                                 index=names.index(found) if found in names else 0,
+                                 key=f"csv-delimiter-{table.name}")
+        encoding = st.text_input("Encoding", value=str(read.get("encoding", "utf-8")),
+                                 key=f"csv-encoding-{table.name}",
+                                 help="e.g. utf-8, cp1252 (Windows), latin-1, utf-16")
+        if not st.form_submit_button("Re-read the file"):
+            return
+    settings = csv_choice(table, delimiter, encoding)
+    if not settings:
+        st.info("The file is already read that way.")
+        return
+    try:
+        state.correct_table(table.name, csv=settings)
+    except (TableIOError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
+def column_types_form(state: AppState, table: Any) -> None:
+    """Pick a column, see how it was read, and read it otherwise: as text as written (a zip
+    code, an ID), numbers with a decimal point or comma, dates day first or month first."""
+    from table_io.errors import TableIOError
+
+    if not table.columns:
+        st.caption("This table has no columns.")
+        return
+    st.caption("Pick a column and how to read it. The table is read again and the next "
+               "questions use it.")
+    column = st.selectbox("Column", list(table.columns), key=f"type-column-{table.name}")
+    st.caption(f"Read now as: {as_markdown_text(column_reading(table, column))}")
+    current = chosen_reading(table, column)
+    choice = st.selectbox("Read it as", READ_CHOICES, index=READ_CHOICES.index(current),
+                          key=f"type-kind-{table.name}-{column}")
+    if not st.button("Re-read the column", key=f"type-apply-{table.name}"):
+        return
+    try:
+        state.correct_table(table.name, types={column: reading_choice(choice)})
+    except (TableIOError, ValueError) as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
 def table_preview(table: Any, sources: Sources) -> None:
     """The first rows, with the answer's cells coloured; when those lie beyond the first rows,
     the rows the answer used come first. The index is the sheet row of each data row."""
@@ -196,4 +284,4 @@ def table_preview(table: Any, sources: Sources) -> None:
                  hide_index=sheet_rows is None, key=f"preview-{table.name}")
     if positions:
         first = " (the rows it used are shown first)" if moved_up else ""
-        st.caption(highlight_caption(len(positions)) + first)
+        st.caption(highlight_caption(len(positions), sources.row) + first)

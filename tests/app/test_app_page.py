@@ -117,7 +117,7 @@ def test_a_question_is_answered_with_its_value_cells_and_steps(script: Path) -> 
     assert steps.label == "Steps (1)"
     assert steps.code[0].value == "SELECT Region, Q4 FROM regions ORDER BY Q4 DESC"
     result = steps.dataframe[0].value
-    assert result.iloc[0].tolist() == ["North", 341900]
+    assert result.iloc[0].tolist() == ["North", 341900, "Regions!4"]  # and where it is
     charts = assistant.get("vega_lite_chart")  # a few labelled numbers get a bar chart
     assert len(charts) == 1
     spec = json.loads(charts[0].proto.spec)

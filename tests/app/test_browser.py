@@ -1,7 +1,8 @@
 """The app in a real browser: Debian's Chromium driven by Playwright against `tablepilot app`.
 
 What a person sees: the workbook opened; a question whose steps appear (and the chat box waits)
-before its answer; an edit proposed in words and cell by cell, applied and downloaded (checked
+before its answer; a step's result rows that say where they are on the sheet, one of them
+selected and its cells highlighted in the workbook's preview; an edit proposed in words and cell by cell, applied and downloaded (checked
 with openpyxl); a second upload that asks before it closes the chat; a reload that keeps it.
 The model is scripted (TABLEPILOT_APP_MODEL); everything else is real.
 
@@ -247,6 +248,79 @@ def test_a_second_upload_asks_first_and_a_reload_keeps_the_chat(
     expect(back).to_be_visible()
     back.click()
     expect(page.get_by_text("North (text)")).to_have_count(1)
+
+
+def test_a_step_row_says_where_it_is_on_the_sheet_and_selecting_it_highlights_its_cells(
+        page: Any, shots: Callable[[Any, str], None], tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    ask(page, QUESTION)
+    expect(page.get_by_text("North (text)")).to_be_visible(timeout=60_000)
+    page.get_by_text("Steps (2)").click()
+    steps = page.locator('[data-testid="stExpander"]').filter(has_text="Steps (2)")
+    result = steps.locator('[data-testid="stDataFrame"]').first
+    result.locator("canvas").first.wait_for()
+    # the grid is a canvas; its accessible table holds the same cells
+    expect(result.locator('[role="columnheader"]').filter(has_text="Sheet rows")).to_have_count(1)
+    west = result.locator('tr[role="row"]').filter(has_text="West")
+    expect(west.locator('[role="gridcell"]').last).to_have_text("Regions!7")
+
+    select_row(page, result, 1)  # West, the second row of the result
+    expect(west).to_have_attribute("aria-selected", "true")
+    panel = page.locator('[data-testid="stExpander"]').filter(has_text="Workbook: sales_2025.xlsx")
+    panel.get_by_text("Workbook: sales_2025.xlsx").click()
+    expect(panel.get_by_text("Highlighted: the cells of row 2 of step 1's result (Regions!7)")
+           ).to_be_visible()
+    preview = panel.locator('[data-testid="stDataFrame"] >> visible=true').nth(1)
+    assert highlighted_rows(preview, tmp_path) == [3]  # sheet row 7 is the fourth data row
+    settle(page)
+    shots(page, "6-row-cells")
+
+    result.hover()  # the table's toolbar: cleared, the answer's cells are highlighted again
+    result.get_by_role("button", name="Clear selection").click()
+    expect(west).to_have_attribute("aria-selected", "false")
+    expect(panel.get_by_text("Highlighted: the cells of row 2")).to_have_count(0)
+    assert highlighted_rows(preview, tmp_path) == [0, 1, 2, 3, 4]  # the query read every row
+
+
+GRID_ROW_PX = 35  # st.dataframe's row height (and the header's), in CSS pixels
+
+
+def select_row(page: Any, table: Any, row: int) -> None:
+    """Click the row's selection box (the grid's first, narrow column)."""
+    table.scroll_into_view_if_needed()
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + GRID_ROW_PX * (row + 1.5))
+
+
+def highlighted_rows(table: Any, tmp_path: Path) -> list[int]:
+    """The data rows of a table that show the highlight colour, read off a screenshot of it
+    (the grid draws on a canvas)."""
+    from PIL import Image
+
+    from app.views.data import HIGHLIGHT_CSS
+
+    wanted = HIGHLIGHT_CSS.split("#")[1][:6]
+    colour = tuple(int(wanted[i:i + 2], 16) for i in (0, 2, 4))
+    table.locator("canvas").first.wait_for()
+    table.page.wait_for_timeout(800)  # the canvas repaints after a rerun
+    path = tmp_path / "table.png"
+    table.screenshot(path=str(path))
+    image = Image.open(path).convert("RGB")
+    width, height = image.size
+
+    def coloured(x: int, y: int) -> bool:
+        pixel = image.getpixel((x, y))
+        return isinstance(pixel, tuple) and all(
+            abs(int(a) - b) <= 16 for a, b in zip(pixel, colour, strict=True))
+
+    rows = []
+    for row in range(height // GRID_ROW_PX - 1):
+        top = GRID_ROW_PX * (row + 1)
+        if any(coloured(x, y) for y in range(top + 6, top + GRID_ROW_PX - 6, 4)
+               for x in range(0, width, 3)):
+            rows.append(row)
+    return rows
 
 
 def chat_box(page: Any) -> Any:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from sqlglot import exp
 
 from table_io.catalog import connect
-from table_io.model import Workbook
+from table_io.model import Table, Workbook
 from table_io.quoting import quote_ident
 from tools.base import Tool, ToolFailure, ToolResult
 from tools.payloads import SqlPayload
@@ -112,27 +112,48 @@ class SqlTool(Tool):
         text, fired = apply(args.query, RepairContext(self.catalog), self.repairs)
         guarded = guard(text, self.catalog)
         source = provenance.single_source(guarded, self._tables) if self.provenance else None
+        traced = self._run_traced(*source) if source is not None else None
         row_ids: list[int] | None = None
-        if source is not None and not provenance.aggregates(source[1]):
-            # one pass: the query plus DuckDB's rowid, which is the row's frame position
-            try:
-                frame, total = self._run_sql(provenance.with_rowid(source[1]), self.max_rows)
-                row_ids = [int(r) for r in frame.pop(provenance.ROWID).tolist()]
-            except duckdb.InterruptException as exc:
-                raise self._limit_failure(exc) from None
-            except duckdb.Error:
-                row_ids = None
-        if row_ids is None:
+        rows: provenance.RowSources | None = None
+        if traced is None:
             frame, total, late = self._execute(guarded, limit=self.max_rows,
                                                after_error=self.after_error)
             fired += late
             source = provenance.single_source(guarded, self._tables) if self.provenance else None
+        else:
+            frame, total, row_ids, rows = traced
         notes = [note for _, note in fired] + guarded.notes
         payload = SqlPayload(frame=frame, sql=guarded.sql, total_rows=total,
                              dialect=guarded.dialect, truncated=total > len(frame),
-                             repairs=[repair_id for repair_id, _ in fired])
+                             repairs=[repair_id for repair_id, _ in fired],
+                             source_rows=rows.rows if rows else None,
+                             source_counts=rows.counts if rows else None,
+                             source_sheet=rows.sheet if rows else None,
+                             source_columns=rows.columns if rows else None)
         return ToolResult(observation=self._observation(frame, total, notes), payload=payload,
                           tables=guarded.tables, cells=self._cells(source, row_ids, total))
+
+    def _run_traced(self, table: Table, tree: exp.Select) -> tuple[
+            pd.DataFrame, int, list[int] | None, provenance.RowSources | None] | None:
+        """Run a one-table query in one pass with where its rows came from: a plain SELECT
+        with DuckDB's rowid (the row's frame position), a grouped one with each group's
+        rowids. Returns the frame as the plain query gives it, the row count, the rowids of a
+        plain SELECT and the result rows' sources; None when the query cannot be traced or
+        DuckDB rejects the traced form (the plain query then runs, with its repairs)."""
+        grouped = provenance.aggregates(tree)
+        if grouped and not provenance.groups_traced(tree):
+            return None
+        sql = provenance.with_row_lists(tree) if grouped else provenance.with_rowid(tree)
+        try:
+            frame, total = self._run_sql(sql, self.max_rows)
+        except duckdb.InterruptException as exc:
+            raise self._limit_failure(exc) from None
+        except duckdb.Error:
+            return None
+        if grouped:
+            return frame, total, None, provenance.take_row_lists(table, tree, frame)
+        row_ids = [int(r) for r in frame.pop(provenance.ROWID).tolist()]
+        return frame, total, row_ids, provenance.row_sources(table, tree, [[r] for r in row_ids])
 
     def _observation(self, frame: pd.DataFrame, total: int, notes: list[str]) -> str:
         lines = ["note: " + "; ".join(notes)] if notes else []
