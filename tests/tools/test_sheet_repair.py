@@ -62,9 +62,33 @@ def test_a_slip_of_form_is_repaired_and_said(tool: SheetTool, label: str,
         assert "Totals" in ws.sheetnames
 
 
+def test_format_fields_on_a_write_become_a_format_action_on_the_same_range(tool: SheetTool) -> None:
+    result = tool({"actions": [{"action": "write", "sheet": "Sales", "range": "D1", "values": "Total",
+                                "bold": True, "fill_color": "FFFF00", "font_color": "FFFFFF"}]})
+    assert result.ok, result.observation
+    assert "carried format fields (bold, fill_color, font_color)" in result.observation
+    assert result.ran_with is not None
+    assert [a["action"] for a in result.ran_with["actions"]] == ["write", "format"]
+    cell = saved(tool)["Sales"]["D1"]
+    assert cell.value == "Total" and cell.font.b
+    assert cell.fill.fgColor.rgb.endswith("FFFF00") and cell.font.color.rgb.endswith("FFFFFF")
+
+
+@pytest.mark.parametrize(("given", "trendline"), [(True, "linear"), ("on", "linear"), (False, None),
+                                                  ("off", None)])
+def test_a_trendline_switched_on_or_off_with_a_flag(tool: SheetTool, given: Any,
+                                                    trendline: str | None) -> None:
+    result = tool({"actions": [{"action": "chart", "sheet": "Sales", "type": "scatter", "data": "C1:C5",
+                                "labels": "B2:B5", "trendline": given}]})
+    assert result.ok, result.observation
+    chart = saved(tool)["Sales"]._charts[0]
+    line = chart.series[0].trendline
+    assert (line.trendlineType if line is not None else None) == {"linear": "linear", None: None}[trendline]
+
+
 REFUSED: list[tuple[str, list[dict[str, Any]]]] = [
-    ("a field with content that write does not have",
-     [{"action": "write", "sheet": "Sales", "range": "D1", "values": "Flag", "bold": True}]),
+    ("a field with content that neither write nor format has",
+     [{"action": "write", "sheet": "Sales", "range": "D1", "values": "Flag", "priority": "high"}]),
     ("a formula given to write",
      [{"action": "write", "sheet": "Sales", "range": "D2", "formula": "=B2*C2"}]),
     ("a missing required field",
@@ -88,7 +112,7 @@ def test_a_repair_that_would_lose_or_guess_goes_back(tool: SheetTool, label: str
 def test_one_unrepairable_action_sends_the_whole_batch_back(tool: SheetTool) -> None:
     result = tool({"actions": [
         {"action": "copy", "sheet": "Sales", "range": "A1:A5", "target_range": "E1"},  # repairable
-        {"action": "write", "sheet": "Sales", "range": "D1", "values": "x", "bold": True},  # not
+        {"action": "write", "sheet": "Sales", "range": "D1", "values": "x", "priority": 2},  # not
     ]})
     assert not result.ok
     assert "action 0 (copy)" in result.observation and "action 1 (write)" in result.observation

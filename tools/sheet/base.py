@@ -34,6 +34,11 @@ def _choices(annotation: Any) -> tuple[Any, ...]:
     return ()
 
 
+_ON = ("on", "yes", "true")
+_OFF = ("off", "no", "false")
+_DEFAULT_ON = ("auto", "linear")  # what a choice switched on with true means: Excel's default
+
+
 class Act(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,7 +50,8 @@ class Act(BaseModel):
         """What small models write for a field, read the one way it can mean: ``"by": "Date"``
         as ``["Date"]``; a choice in another case (``"None"`` for ``"none"``); false for a
         choice that has ``"none"``, true for one that has ``"auto"``; ``"null"`` or ``""`` for an
-        optional field left out. Anything else still fails validation with the fix named."""
+        optional field left out; true or "on" for a trendline as a linear one, false or "off" for
+        an optional choice as none. Anything else still fails validation with the fix named."""
         if not isinstance(data, dict):
             return data
         fixed = dict(data)
@@ -63,14 +69,19 @@ class Act(BaseModel):
             optional = not info.is_required() and info.default is None
             if isinstance(value, str) and value not in choices:
                 folded = {str(c).lower(): c for c in choices}
-                if value.strip().lower() in folded:
-                    fixed[name] = folded[value.strip().lower()]
-                elif optional and value.strip().lower() in ("", "null", "default"):
+                text = value.strip().lower()
+                if text in folded:
+                    fixed[name] = folded[text]
+                elif optional and text in ("", "null", "default"):
                     fixed[name] = None
-            elif value is False and "none" in choices:
+                elif text in _ON or text in _OFF:
+                    value = text in _ON  # "on"/"off" as a flag, read below
+            if value is False and "none" in choices:
                 fixed[name] = "none"
-            elif value is True and "auto" in choices:
-                fixed[name] = "auto"
+            elif value is False and optional:
+                fixed[name] = None  # "trendline": false: no trendline
+            elif value is True and (default := next((c for c in _DEFAULT_ON if c in choices), None)):
+                fixed[name] = default  # "marker": true, "trendline": true: the usual kind
         return fixed
 
     def apply(self, ctx: EditContext) -> None:

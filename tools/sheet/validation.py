@@ -218,11 +218,17 @@ def repair_invalid(raw_actions: list[Any], exc: ValidationError) -> tuple[list[d
     case). Like the SQL tool's repairs: the call goes through, and the model is told how it
     was read instead of being sent back for a slip of form."""
     try:
+        raw_actions, notes = _formatting_apart(raw_actions)
+        if notes:  # the batch changed shape: validate it again
+            try:
+                _ONE_LIST.validate_python(raw_actions)
+                return [dict(a) for a in raw_actions], notes
+            except ValidationError as again:
+                exc = again
         per_action, general = _per_action(exc)
         if general or not per_action:
             return None
         actions = [dict(a) if isinstance(a, Mapping) else a for a in raw_actions]
-        notes = []
         for index, errors in sorted(per_action.items()):
             if not 0 <= index < len(raw_actions):
                 return None
@@ -235,6 +241,41 @@ def repair_invalid(raw_actions: list[Any], exc: ValidationError) -> tuple[list[d
     except Exception:  # on the error path: no repair rather than a crash
         return None
     return actions, notes
+
+
+# What small models call the format action's fields when they put them on a write.
+_FORMAT_RENAMES = {
+    "font_color": "color", "text_color": "color", "fill_color": "fill", "background": "fill",
+    "background_color": "fill", "bg_color": "fill", "number_format": "num", "font_size": "size",
+    "font_name": "font", "alignment": "align", "horizontal_alignment": "align",
+}
+
+
+def _formatting_apart(raw_actions: list[Any]) -> tuple[list[Any], list[str]]:
+    """A write or formula that also carries format fields (``bold``, ``fill``, ``font_color``
+    ...) split in two: the action, then a format action on the same range with those fields.
+    Small models put the two in one object; nothing the model wrote is dropped."""
+    fields = set(MODELS["format"].model_fields) - {"action", "sheet", "range"}
+    out: list[Any] = []
+    notes: list[str] = []
+    for index, raw in enumerate(raw_actions):
+        name = raw.get("action") if isinstance(raw, Mapping) else None
+        if name not in ("write", "formula") or not isinstance(raw, Mapping):
+            out.append(raw)
+            continue
+        own = set(MODELS[str(name)].model_fields)
+        extra = {k: v for k, v in raw.items() if k not in own}
+        styles = {_FORMAT_RENAMES.get(k, k): v for k, v in extra.items()}
+        if not extra or not set(styles) <= fields or "range" not in raw:
+            out.append(raw)
+            continue
+        kept = {k: v for k, v in raw.items() if k in own}
+        look = {"action": "format", **({"sheet": raw["sheet"]} if "sheet" in raw else {}),
+                "range": raw["range"], **styles}
+        out += [kept, look]
+        notes.append(f"action {index} ({name}) carried format fields ({', '.join(extra)}): "
+                     f"read as {_json(kept)} then {_json(look)}")
+    return out, notes
 
 
 def _per_action(exc: ValidationError) -> tuple[dict[int, list[dict[str, Any]]], list[str]]:
